@@ -1,0 +1,1 @@
+//! Attacks and quality metrics for inkseal's benchmarks (in progress).

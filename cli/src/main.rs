@@ -1,0 +1,2 @@
+//! The `inkseal` command line (in progress).
+fn main() {}
