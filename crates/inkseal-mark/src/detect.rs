@@ -1,6 +1,26 @@
 //! The detector: whitens, folds and correlates, then decodes the payload.
 
+use ndarray::Array2;
+use rustfft::num_complex::Complex32;
+
+use crate::code;
+use crate::fft::Fft2;
+use crate::resample::{box_mean, luma, resample};
+use crate::stats::{combined_p, max_normal_sf};
+use crate::tile::{ANALYSIS_SHORT_SIDE, Layout, TILE};
 use crate::{Error, ImageRef, Key, Result, WorkId};
+
+/// Effective number of independent translations searched by the pilot correlation
+/// (calibrated by simulation; see `tests::sync_null_distribution_matches_the_model`).
+const EFFECTIVE_SHIFTS: f64 = 2600.0;
+/// Radius of the local-mean predictor subtracted before folding (analysis pixels).
+const PREDICTOR_RADIUS: usize = 1;
+/// Radius of the window used to normalise local residual energy.
+const ENERGY_RADIUS: usize = 4;
+/// Added to the local residual energy so flat areas are not amplified (gray levels).
+const ENERGY_FLOOR: f32 = 0.3;
+/// Normalised residuals are clipped here so a few strong edges cannot dominate.
+const CLIP: f32 = 3.0;
 
 /// Settings for a [`Detector`].
 #[derive(Clone, Debug)]
@@ -21,6 +41,20 @@ impl Default for DetectConfig {
     }
 }
 
+impl DetectConfig {
+    /// Sets the p-value threshold.
+    pub fn with_threshold(mut self, threshold: f64) -> Self {
+        self.threshold = threshold;
+        self
+    }
+
+    /// Sets the largest image, in pixels, accepted.
+    pub fn with_max_pixels(mut self, max_pixels: u64) -> Self {
+        self.max_pixels = max_pixels;
+        self
+    }
+}
+
 /// The outcome of one detection.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
@@ -30,22 +64,38 @@ pub struct Detection {
     /// The decoded work ID; `Some` only when `detected`.
     pub work_id: Option<WorkId>,
     /// The probability that an unmarked image scores at least this high under this key,
-    /// accounting for every candidate the detector searched.
+    /// accounting for every candidate the detector searched. Uniform on unmarked images.
     pub p_value: f64,
-    /// Strength of the synchronisation peak, in standard deviations under the null.
+    /// Height of the synchronisation peak, in standard deviations under the null.
     pub sync_z: f64,
-    /// Mean agreement of the re-encoded payload with the soft bits, in [-1, 1].
+    /// Agreement of the soft payload bits with the decoded codeword, in [-1, 1]
+    /// (0 when nothing decoded).
     pub bit_agreement: f64,
     /// Why nothing was searched, when that is the case (for example a tiny image).
     pub note: Option<String>,
+}
+
+impl Detection {
+    fn not_searched(note: impl Into<String>) -> Detection {
+        Detection {
+            detected: false,
+            work_id: None,
+            p_value: 1.0,
+            sync_z: 0.0,
+            bit_agreement: 0.0,
+            note: Some(note.into()),
+        }
+    }
 }
 
 /// A reusable detection engine for one key. Build once, call [`Detector::detect`] many times.
 #[derive(Clone, Debug)]
 pub struct Detector {
     config: DetectConfig,
-    #[allow(dead_code)]
-    key: Key,
+    layout: Layout,
+    fft: Fft2,
+    spectrum: Vec<Complex32>,
+    surface: Vec<Complex32>,
 }
 
 impl Detector {
@@ -59,13 +109,143 @@ impl Detector {
         }
         Ok(Detector {
             config,
-            key: key.clone(),
+            layout: Layout::new(key),
+            fft: Fft2::new(TILE),
+            spectrum: vec![Complex32::new(0.0, 0.0); TILE * TILE],
+            surface: vec![Complex32::new(0.0, 0.0); TILE * TILE],
         })
     }
 
     /// Looks for a mark in `image`.
     pub fn detect(&mut self, image: ImageRef<'_>) -> Result<Detection> {
-        let _ = (image, &self.config);
-        Err(Error::InvalidConfig("not implemented yet".into()))
+        let (w, h) = (image.width, image.height);
+        if w as u64 * h as u64 > self.config.max_pixels {
+            return Err(Error::TooLarge {
+                width: w,
+                height: h,
+                max_pixels: self.config.max_pixels,
+            });
+        }
+        let short = w.min(h);
+        if short < crate::MIN_DETECT_SIDE {
+            return Ok(Detection::not_searched(format!(
+                "image is {w}x{h}; too small to carry a mark (short side below {})",
+                crate::MIN_DETECT_SIDE
+            )));
+        }
+        let folded = fold(&analysis_residual(&image));
+        Ok(self.detect_folded(&folded))
     }
+
+    /// Correlates a folded residual with the pilot and decodes the payload.
+    fn detect_folded(&mut self, folded: &Array2<f32>) -> Detection {
+        let n = TILE;
+        for (dst, v) in self.spectrum.iter_mut().zip(folded.iter()) {
+            *dst = Complex32::new(*v, 0.0);
+        }
+        self.fft.forward(&mut self.spectrum);
+        let unit = |c: Complex32| {
+            let m = c.norm();
+            if m > 0.0 { c / m } else { c }
+        };
+        // Pilot correlation over every cyclic shift at once.
+        self.surface.fill(Complex32::new(0.0, 0.0));
+        for c in &self.layout.pilot {
+            self.surface[c.bin(n)] = unit(self.spectrum[c.bin(n)]) * c.phase.conj();
+        }
+        self.fft.inverse(&mut self.surface);
+        let sigma = (self.layout.pilot.len() as f32 / 2.0).sqrt();
+        let (best, peak) = self
+            .surface
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (i, v.re))
+            .fold((0, f32::NEG_INFINITY), |a, b| if b.1 > a.1 { b } else { a });
+        let sync_z = (peak / sigma) as f64;
+        let (sy, sx) = (best / n, best % n);
+        let p_sync = max_normal_sf(sync_z, EFFECTIVE_SHIFTS);
+
+        // How well the mark survived, by frequency: the pilot's agreement at the best shift,
+        // fitted as a line in the radius. Payload carriers are weighted by it, so frequencies
+        // that an attack destroyed (high ones after blur or JPEG) add little noise.
+        let radius = |c: &crate::tile::Carrier| ((c.fx * c.fx + c.fy * c.fy) as f32).sqrt();
+        let agreement: Vec<(f32, f32)> = self
+            .layout
+            .pilot
+            .iter()
+            .map(|c| {
+                let v = unit(self.spectrum[c.bin(n)]) * c.phase.conj() * c.shift_phasor(sx, sy);
+                (radius(c), v.re)
+            })
+            .collect();
+        let reliability = fit_line(&agreement);
+
+        // Payload at the best shift.
+        let mut soft = vec![0f32; code::CODED_BITS];
+        for (i, c) in self.layout.payload.iter().enumerate() {
+            let weight = reliability(radius(c)).clamp(0.02, 1.0);
+            let v = unit(self.spectrum[c.bin(n)]) * c.phase.conj() * c.shift_phasor(sx, sy) * weight;
+            soft[self.layout.carrier_bit[2 * i]] += v.re;
+            soft[self.layout.carrier_bit[2 * i + 1]] += v.im;
+        }
+        let decoded = code::decode(&soft);
+        let bit_agreement = decoded.map_or(0.0, |id| {
+            let coded = code::encode(id);
+            coded
+                .iter()
+                .zip(&soft)
+                .map(|(&b, &s)| if (s > 0.0) == (b == 0) { 1.0 } else { -1.0 })
+                .sum::<f64>()
+                / coded.len() as f64
+        });
+        let p_value = combined_p(p_sync, decoded.is_some(), code::CHECK_FALSE_PASS);
+        let detected = decoded.is_some() && p_value <= self.config.threshold;
+        Detection {
+            detected,
+            work_id: if detected { decoded } else { None },
+            p_value,
+            sync_z,
+            bit_agreement,
+            note: None,
+        }
+    }
+}
+
+/// Least-squares line through `(x, y)` points, as a function of `x`.
+fn fit_line(points: &[(f32, f32)]) -> impl Fn(f32) -> f32 {
+    let n = points.len().max(1) as f32;
+    let mx = points.iter().map(|p| p.0).sum::<f32>() / n;
+    let my = points.iter().map(|p| p.1).sum::<f32>() / n;
+    let sxx: f32 = points.iter().map(|p| (p.0 - mx) * (p.0 - mx)).sum();
+    let sxy: f32 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
+    move |x| my + slope * (x - mx)
+}
+
+/// The whitened luma at the analysis scale: the image resampled so its short side is
+/// [`ANALYSIS_SHORT_SIDE`], minus a local-mean prediction, divided by local residual energy
+/// and clipped.
+fn analysis_residual(image: &ImageRef<'_>) -> Array2<f32> {
+    let (w, h) = (image.width as f64, image.height as f64);
+    let s = ANALYSIS_SHORT_SIDE as f64 / w.min(h);
+    let (aw, ah) = (
+        ((w * s).round() as usize).max(1),
+        ((h * s).round() as usize).max(1),
+    );
+    let y = resample(&luma(image), s, ah, aw);
+    let mut r = &y - &box_mean(&y, PREDICTOR_RADIUS);
+    let energy = box_mean(&r.mapv(|v| v * v), ENERGY_RADIUS);
+    ndarray::Zip::from(&mut r).and(&energy).for_each(|v, &e| {
+        *v = (*v / (e.sqrt() + ENERGY_FLOOR)).clamp(-CLIP, CLIP);
+    });
+    r
+}
+
+/// Sums every `TILE x TILE` block of `r` (the partial ones too) into one tile.
+fn fold(r: &Array2<f32>) -> Array2<f32> {
+    let mut acc = Array2::<f32>::zeros((TILE, TILE));
+    for ((row, col), v) in r.indexed_iter() {
+        acc[(row % TILE, col % TILE)] += v;
+    }
+    acc
 }

@@ -11,7 +11,7 @@
 //! // A 256x256 RGB test picture with some texture.
 //! let (w, h) = (256u32, 256u32);
 //! let mut pixels: Vec<u8> = (0..w * h * 3)
-//!     .map(|i| ((i * 2654435761u32) >> 24) as u8 / 2 + 64)
+//!     .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8 / 2 + 64)
 //!     .collect();
 //!
 //! let key = Key::public();
