@@ -4,7 +4,10 @@ use inkseal_mark::*;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let key = Key::public();
-    let strength: f32 = std::env::var("S").ok().and_then(|s| s.parse().ok()).unwrap_or(1.0);
+    let strength: f32 = std::env::var("S")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1.0);
     let mut emb = Embedder::new(&key, EmbedConfig::default().with_strength(strength))?;
     let mut det = Detector::new(&key, DetectConfig::default())?;
     for (i, path) in std::env::args().skip(1).enumerate() {
@@ -17,11 +20,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let marked = image::RgbImage::from_raw(w, h, px.clone()).ok_or("size")?;
         let unmarked = image::RgbImage::from_raw(w, h, orig.clone()).ok_or("size")?;
         if let Ok(dir) = std::env::var("OUT") {
-            let stem = std::path::Path::new(&path).file_stem().and_then(|s| s.to_str()).unwrap_or("x").to_string();
+            let stem = std::path::Path::new(&path)
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("x")
+                .to_string();
             marked.save(format!("{dir}/{stem}_marked.png"))?;
             let diff = image::RgbImage::from_fn(w, h, |x, y| {
                 let (a, b) = (marked.get_pixel(x, y), unmarked.get_pixel(x, y));
-                image::Rgb([0, 1, 2].map(|c| (128 + 10 * (a[c] as i32 - b[c] as i32)).clamp(0, 255) as u8))
+                image::Rgb(
+                    [0, 1, 2].map(|c| (128 + 10 * (a[c] as i32 - b[c] as i32)).clamp(0, 255) as u8),
+                )
             });
             diff.save(format!("{dir}/{stem}_diff10.png"))?;
         }
@@ -30,21 +39,46 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ("none", Box::new(|m: &image::RgbImage| m.clone())),
             ("jpeg50", Box::new(|m: &image::RgbImage| jpeg(m, 50))),
             ("jpeg30", Box::new(|m: &image::RgbImage| jpeg(m, 30))),
-            ("half", Box::new(|m: &image::RgbImage| {
-                image::imageops::resize(m, m.width() / 2, m.height() / 2, image::imageops::FilterType::Lanczos3)
-            })),
-            ("blur2", Box::new(|m: &image::RgbImage| image::imageops::blur(m, 2.0))),
+            (
+                "half",
+                Box::new(|m: &image::RgbImage| {
+                    image::imageops::resize(
+                        m,
+                        m.width() / 2,
+                        m.height() / 2,
+                        image::imageops::FilterType::Lanczos3,
+                    )
+                }),
+            ),
+            (
+                "blur2",
+                Box::new(|m: &image::RgbImage| image::imageops::blur(m, 2.0)),
+            ),
         ];
         for (name, f) in &attacks {
             let a = f(&marked);
-            let d = det.detect(ImageRef::new(a.as_raw(), a.width(), a.height(), PixelLayout::Rgb8)?)?;
+            let d = det.detect(ImageRef::new(
+                a.as_raw(),
+                a.width(),
+                a.height(),
+                PixelLayout::Rgb8,
+            )?)?;
             let u = f(&unmarked);
-            let du = det.detect(ImageRef::new(u.as_raw(), u.width(), u.height(), PixelLayout::Rgb8)?)?;
+            let du = det.detect(ImageRef::new(
+                u.as_raw(),
+                u.width(),
+                u.height(),
+                PixelLayout::Rgb8,
+            )?)?;
             let ok = d.work_id == Some(id);
             line += &format!(
                 "| {name} {} z{:4.1} p{:.0e} ba{:.2} u:z{:3.1}{} ",
                 if ok { "OK" } else { "--" },
-                d.sync_z, d.p_value, d.bit_agreement, du.sync_z, if du.detected { "FP!" } else { "" }
+                d.sync_z,
+                d.p_value,
+                d.bit_agreement,
+                du.sync_z,
+                if du.detected { "FP!" } else { "" }
             );
         }
         println!("{line}");
@@ -56,5 +90,7 @@ fn jpeg(img: &image::RgbImage, q: u8) -> image::RgbImage {
     let mut buf = Vec::new();
     let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut buf, q);
     img.write_with_encoder(enc).ok();
-    image::load_from_memory(&buf).map(|i| i.to_rgb8()).unwrap_or_else(|_| img.clone())
+    image::load_from_memory(&buf)
+        .map(|i| i.to_rgb8())
+        .unwrap_or_else(|_| img.clone())
 }

@@ -12,6 +12,8 @@ use crate::{Error, ImageMut, Key, Result, WorkId};
 
 /// Mark amplitude in gray levels where the mask is 1, at strength 1.
 const BASE_AMPLITUDE: f32 = 2.5;
+/// Largest tile value, in units of its RMS.
+const TILE_PEAK: f32 = 2.2;
 /// Window radius, in image pixels, of the activity measure behind the mask.
 const MASK_RADIUS: usize = 3;
 
@@ -92,7 +94,11 @@ impl Embedder {
         self.fft.inverse(&mut spec);
         let rms = (spec.iter().map(|c| c.re * c.re).sum::<f32>() / (n * n) as f32).sqrt();
         let scale = if rms > 0.0 { 1.0 / rms } else { 0.0 };
-        Array2::from_shape_fn((n, n), |(r, c)| spec[r * n + c].re * scale)
+        // Clip the rare peaks so a flat area (mask at its floor) never moves by more than
+        // one gray level at the default strength.
+        Array2::from_shape_fn((n, n), |(r, c)| {
+            (spec[r * n + c].re * scale).clamp(-TILE_PEAK, TILE_PEAK)
+        })
     }
 
     /// Marks `image` in place with `id`.
@@ -169,4 +175,3 @@ impl Embedder {
         })
     }
 }
-

@@ -5,7 +5,9 @@
 #[non_exhaustive]
 pub enum Error {
     /// The image is too small to carry a mark.
-    #[error("image is {width}x{height} pixels; marking needs at least {min} pixels on the short side")]
+    #[error(
+        "image is {width}x{height} pixels; marking needs at least {min} pixels on the short side"
+    )]
     TooSmall {
         /// Width in pixels.
         width: u32,

@@ -151,7 +151,13 @@ mod tests {
 
     #[test]
     fn work_id_rejects_wrong_length_and_non_hex() {
-        for bad in ["", "123", "0123456789abcdef0", "0123456789abcdeg", "+123456789abcdef"] {
+        for bad in [
+            "",
+            "123",
+            "0123456789abcdef0",
+            "0123456789abcdeg",
+            "+123456789abcdef",
+        ] {
             assert!(bad.parse::<WorkId>().is_err(), "{bad:?} was accepted");
         }
     }

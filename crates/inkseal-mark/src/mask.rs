@@ -36,8 +36,15 @@ mod tests {
     #[test]
     fn flat_areas_get_the_floor_and_texture_gets_more() {
         let flat = Array2::from_elem((32, 32), 200.0f32);
-        assert!(activity_mask(&flat, 3).iter().all(|&v| (v - FLOOR).abs() < 1e-5));
-        let checker = Array2::from_shape_fn((32, 32), |(r, c)| if (r + c) % 2 == 0 { 100.0 } else { 140.0 });
+        assert!(
+            activity_mask(&flat, 3)
+                .iter()
+                .all(|&v| (v - FLOOR).abs() < 1e-5)
+        );
+        let checker = Array2::from_shape_fn(
+            (32, 32),
+            |(r, c)| if (r + c) % 2 == 0 { 100.0 } else { 140.0 },
+        );
         // sd = 20 -> 2.5 -> clamped at MAX_MASK in the interior.
         assert!((activity_mask(&checker, 3)[(16, 16)] - MAX_MASK).abs() < 1e-3);
     }

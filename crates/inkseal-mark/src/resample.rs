@@ -113,7 +113,10 @@ mod tests {
         let out = resample(&src, 0.5, 2, 4);
         // Output j sits at input 2j + 0.5: a linear ramp is preserved there.
         for c in 0..4 {
-            assert!((out[(0, c)] - (2.0 * c as f32 + 0.5)).abs() < 0.26, "{out:?}");
+            assert!(
+                (out[(0, c)] - (2.0 * c as f32 + 0.5)).abs() < 0.26,
+                "{out:?}"
+            );
         }
         assert!((out[(0, 1)] - 2.5).abs() < 1e-4);
     }

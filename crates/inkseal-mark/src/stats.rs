@@ -19,7 +19,11 @@ pub(crate) fn max_normal_sf(z: f64, k: f64) -> f64 {
 /// null the sync p-value is uniform and the check passes independently with probability
 /// `q_check`. Ranks by `p_sync * (q_check if passed else 1)`, smaller is more extreme.
 pub(crate) fn combined_p(p_sync: f64, check_passed: bool, q_check: f64) -> f64 {
-    let t = if check_passed { p_sync * q_check } else { p_sync };
+    let t = if check_passed {
+        p_sync * q_check
+    } else {
+        p_sync
+    };
     // P(U <= t, fail) + P(U * q <= t, pass)
     let p = t * (1.0 - q_check) + (t / q_check).min(1.0) * q_check;
     p.clamp(0.0, 1.0)

@@ -157,9 +157,16 @@ mod tests {
     #[test]
     fn layout_is_keyed_disjoint_and_covers_every_coded_bit() {
         let a = Layout::new(&Key::public());
-        let b = Layout::new(&Key::generate(&mut rand_chacha::ChaCha20Rng::seed_from_u64(3)));
+        let b = Layout::new(&Key::generate(
+            &mut rand_chacha::ChaCha20Rng::seed_from_u64(3),
+        ));
         let bins = |l: &Layout| {
-            let mut v: Vec<usize> = l.pilot.iter().chain(&l.payload).map(|c| c.bin(TILE)).collect();
+            let mut v: Vec<usize> = l
+                .pilot
+                .iter()
+                .chain(&l.payload)
+                .map(|c| c.bin(TILE))
+                .collect();
             v.sort_unstable();
             v
         };

@@ -1,0 +1,250 @@
+//! End-to-end properties of the watermark on the bundled test images.
+
+use std::path::PathBuf;
+
+use inkseal_mark::{
+    DetectConfig, Detector, EmbedConfig, Embedder, Error, ImageMut, ImageRef, Key, PixelLayout,
+    WorkId,
+};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+fn testdata() -> Vec<(String, image::RgbImage)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
+    let mut out = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(&dir)
+        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    entries.sort();
+    for p in entries {
+        let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if ["png", "jpg"].contains(&ext)
+            && let Ok(img) = image::open(&p)
+        {
+            out.push((p.display().to_string(), img.to_rgb8()));
+        }
+    }
+    assert!(out.len() >= 7, "test images missing from {}", dir.display());
+    out
+}
+
+fn detect(
+    det: &mut Detector,
+    img: &image::RgbImage,
+) -> inkseal_mark::Result<inkseal_mark::Detection> {
+    det.detect(ImageRef::new(
+        img.as_raw(),
+        img.width(),
+        img.height(),
+        PixelLayout::Rgb8,
+    )?)
+}
+
+#[test]
+fn every_test_image_round_trips_its_id_and_stays_above_the_quality_floor() -> TestResult {
+    let key = Key::public();
+    let mut emb = Embedder::new(&key, EmbedConfig::default())?;
+    let mut det = Detector::new(&key, DetectConfig::default())?;
+    let mut rng = ChaCha20Rng::seed_from_u64(42);
+    let mut psnr_sum = 0.0;
+    let images = testdata();
+    for (name, img) in &images {
+        let id = WorkId(rng.random());
+        let mut marked = img.clone();
+        let (w, h) = marked.dimensions();
+        let report = emb.embed(ImageMut::new(&mut marked, w, h, PixelLayout::Rgb8)?, id)?;
+        assert_ne!(&marked, img, "{name}: nothing was marked");
+        psnr_sum += report.psnr_db;
+        let found = detect(&mut det, &marked)?;
+        assert!(found.detected, "{name}: not detected ({found:?})");
+        assert_eq!(found.work_id, Some(id), "{name}");
+        assert!(found.p_value < 1e-12, "{name}: p = {}", found.p_value);
+        // Another key must not find it.
+        let other = Key::generate(&mut rng);
+        let miss = detect(
+            &mut Detector::new(&other, DetectConfig::default())?,
+            &marked,
+        )?;
+        assert!(!miss.detected, "{name}: found with the wrong key");
+    }
+    let mean = psnr_sum / images.len() as f64;
+    assert!(mean >= 40.0, "mean PSNR {mean:.2} dB");
+    Ok(())
+}
+
+#[test]
+fn unmarked_images_give_uniform_p_values_under_random_keys() -> TestResult {
+    let mut rng = ChaCha20Rng::seed_from_u64(7);
+    let images = testdata();
+    let mut p = Vec::new();
+    for _ in 0..40 {
+        let mut det = Detector::new(&Key::generate(&mut rng), DetectConfig::default())?;
+        for (name, img) in &images {
+            let d = detect(&mut det, img)?;
+            assert!(!d.detected, "{name}: false positive, p = {}", d.p_value);
+            p.push(d.p_value);
+        }
+    }
+    p.sort_by(f64::total_cmp);
+    let n = p.len() as f64;
+    let ks = p
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| (v - i as f64 / n).abs().max(((i + 1) as f64 / n - v).abs()))
+        .fold(0.0, f64::max);
+    // Kolmogorov-Smirnov critical value at alpha = 0.001: 1.95 / sqrt(n).
+    assert!(
+        ks < 1.95 / n.sqrt(),
+        "KS distance {ks:.3} over {n} p-values"
+    );
+    Ok(())
+}
+
+#[test]
+fn grayscale_and_rgba_images_keep_their_layout_and_round_trip() -> TestResult {
+    let (_, img) = &testdata()[1];
+    let key = Key::public();
+    let mut emb = Embedder::new(&key, EmbedConfig::default())?;
+    let mut det = Detector::new(&key, DetectConfig::default())?;
+    let gray = image::DynamicImage::ImageRgb8(img.clone()).to_luma8();
+    let (w, h) = gray.dimensions();
+    let mut g = gray.clone().into_raw();
+    emb.embed(ImageMut::new(&mut g, w, h, PixelLayout::Gray8)?, WorkId(5))?;
+    let d = det.detect(ImageRef::new(&g, w, h, PixelLayout::Gray8)?)?;
+    assert_eq!(d.work_id, Some(WorkId(5)));
+
+    let rgba = image::DynamicImage::ImageRgb8(img.clone()).to_rgba8();
+    let mut a = rgba.clone().into_raw();
+    // A varying alpha channel must come back untouched.
+    for (i, px) in a.chunks_exact_mut(4).enumerate() {
+        px[3] = (i % 251) as u8;
+    }
+    let alpha_before: Vec<u8> = a.chunks_exact(4).map(|p| p[3]).collect();
+    emb.embed(ImageMut::new(&mut a, w, h, PixelLayout::Rgba8)?, WorkId(6))?;
+    let alpha_after: Vec<u8> = a.chunks_exact(4).map(|p| p[3]).collect();
+    assert_eq!(alpha_before, alpha_after);
+    let d = det.detect(ImageRef::new(&a, w, h, PixelLayout::Rgba8)?)?;
+    assert_eq!(d.work_id, Some(WorkId(6)));
+    Ok(())
+}
+
+#[test]
+fn marking_never_shifts_colour() -> TestResult {
+    // Every pixel's three channels move by the same amount, even where one would clip.
+    let (w, h) = (300u32, 200u32);
+    let mut rng = ChaCha20Rng::seed_from_u64(3);
+    let orig: Vec<u8> = (0..w * h)
+        .flat_map(|i| {
+            let t: u8 = rng.random_range(0..60);
+            if i % 3 == 0 {
+                [255, 120 + t, 10 + t]
+            } else {
+                [30 + t, 250, 200 - t]
+            }
+        })
+        .collect();
+    let mut px = orig.clone();
+    Embedder::new(&Key::public(), EmbedConfig::default())?
+        .embed(ImageMut::new(&mut px, w, h, PixelLayout::Rgb8)?, WorkId(9))?;
+    assert_ne!(px, orig);
+    for (a, b) in orig.chunks_exact(3).zip(px.chunks_exact(3)) {
+        let d: Vec<i32> = (0..3).map(|c| b[c] as i32 - a[c] as i32).collect();
+        assert!(d[0] == d[1] && d[1] == d[2], "{a:?} -> {b:?}");
+    }
+    Ok(())
+}
+
+#[test]
+fn tiny_images_are_refused_for_embedding_and_not_detected() -> TestResult {
+    let key = Key::public();
+    let mut emb = Embedder::new(&key, EmbedConfig::default())?;
+    let mut det = Detector::new(&key, DetectConfig::default())?;
+    for side in [1u32, 16, 63] {
+        let mut px = vec![128u8; (side * side * 3) as usize];
+        let err = emb.embed(
+            ImageMut::new(&mut px, side, side, PixelLayout::Rgb8)?,
+            WorkId(1),
+        );
+        assert!(
+            matches!(err, Err(Error::TooSmall { .. })),
+            "{side}: {err:?}"
+        );
+        let d = det.detect(ImageRef::new(&px, side, side, PixelLayout::Rgb8)?)?;
+        assert!(!d.detected && d.work_id.is_none() && d.p_value == 1.0);
+        assert!(d.note.is_some());
+    }
+    // Thin strips are handled too (short side below the minimum).
+    let px = vec![0u8; 5000 * 3 * 3];
+    let d = det.detect(ImageRef::new(&px, 5000, 3, PixelLayout::Rgb8)?)?;
+    assert!(!d.detected);
+    Ok(())
+}
+
+#[test]
+fn oversized_and_mismatched_buffers_are_errors_not_allocations() -> TestResult {
+    let key = Key::public();
+    // A buffer that does not match its stated size is refused before any work.
+    let px = vec![0u8; 10];
+    assert!(matches!(
+        ImageRef::new(&px, 100_000, 100_000, PixelLayout::Rgb8),
+        Err(Error::BufferSize { .. })
+    ));
+    // The pixel limit is enforced before any plane is allocated.
+    let mut px = vec![0u8; 400 * 400 * 3];
+    let mut det = Detector::new(&key, DetectConfig::default().with_max_pixels(100_000))?;
+    assert!(matches!(
+        det.detect(ImageRef::new(&px, 400, 400, PixelLayout::Rgb8)?),
+        Err(Error::TooLarge { .. })
+    ));
+    let mut emb = Embedder::new(&key, EmbedConfig::default().with_max_pixels(100_000))?;
+    assert!(matches!(
+        emb.embed(
+            ImageMut::new(&mut px, 400, 400, PixelLayout::Rgb8)?,
+            WorkId(1)
+        ),
+        Err(Error::TooLarge { .. })
+    ));
+    assert!(Embedder::new(&key, EmbedConfig::default().with_strength(0.0)).is_err());
+    assert!(Embedder::new(&key, EmbedConfig::default().with_strength(f32::NAN)).is_err());
+    assert!(Detector::new(&key, DetectConfig::default().with_threshold(1.5)).is_err());
+    Ok(())
+}
+
+#[test]
+fn flat_colour_stays_flat() -> TestResult {
+    // A perfectly flat mid-grey field with one textured square: the flat area may carry at
+    // most +-1 gray level, the texture carries more.
+    let (w, h) = (256u32, 256u32);
+    let mut rng = ChaCha20Rng::seed_from_u64(8);
+    let orig: Vec<u8> = (0..w * h)
+        .flat_map(|i| {
+            let (x, y) = (i % w, i / w);
+            let v = if (96..160).contains(&x) && (96..160).contains(&y) {
+                rng.random_range(60..200)
+            } else {
+                128
+            };
+            [v, v, v]
+        })
+        .collect();
+    let mut px = orig.clone();
+    Embedder::new(&Key::public(), EmbedConfig::default())?
+        .embed(ImageMut::new(&mut px, w, h, PixelLayout::Rgb8)?, WorkId(2))?;
+    let mut flat_max = 0;
+    let mut tex_max = 0;
+    for (i, (a, b)) in orig.chunks_exact(3).zip(px.chunks_exact(3)).enumerate() {
+        let (x, y) = (i as u32 % w, i as u32 / w);
+        let d = (a[0] as i32 - b[0] as i32).abs();
+        // Far from the textured square (the mask window reaches a few pixels).
+        if !(80..176).contains(&x) || !(80..176).contains(&y) {
+            flat_max = flat_max.max(d);
+        } else if (100..156).contains(&x) && (100..156).contains(&y) {
+            tex_max = tex_max.max(d);
+        }
+    }
+    assert!(flat_max <= 1, "flat area changed by {flat_max}");
+    assert!(tex_max >= 3, "texture changed by only {tex_max}");
+    Ok(())
+}
