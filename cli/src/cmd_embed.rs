@@ -1,0 +1,113 @@
+//! `inkseal embed`: mark one image and write the copy.
+
+use std::io::Write;
+
+use anyhow::{Context, Result, bail};
+use inkseal_mark::{EmbedConfig, Embedder, ImageMut, WorkId};
+use rand::TryRngCore;
+use rand::rngs::OsRng;
+use serde::Serialize;
+
+use crate::Outcome;
+use crate::fsutil::{self, Replace};
+use crate::io;
+use crate::opts::EmbedOpts;
+use crate::{cmd_key, output};
+
+#[derive(Serialize)]
+struct EmbedRecord {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    input: String,
+    output: String,
+    work_id: String,
+    key_id: String,
+    /// `null` when nothing changed (infinite PSNR).
+    psnr_db: f64,
+}
+
+/// Runs `inkseal embed`.
+pub fn run(opts: &EmbedOpts) -> Result<Outcome> {
+    let (input, output) = (&opts.input, &opts.output);
+    let shown = input.display();
+    // Cheap checks first, so mistakes are reported before any decoding.
+    if fsutil::is_same_file(input, output) {
+        bail!(
+            "refusing to overwrite the input {shown}: the marked copy must go to another file (-o)"
+        );
+    }
+    let key = cmd_key::load(opts.key.as_deref())?;
+    let mut embedder = Embedder::new(&key, EmbedConfig::default().with_strength(opts.strength))?;
+    let id = match opts.id {
+        Some(id) => id,
+        None => WorkId(
+            OsRng
+                .try_next_u64()
+                .context("cannot get randomness from the operating system")?,
+        ),
+    };
+
+    let opened = io::open(input).with_context(|| shown.to_string())?;
+    io::check_extension(output, opened.format)
+        .with_context(|| format!("output {}", output.display()))?;
+    let mut picture = opened.decode(true).with_context(|| shown.to_string())?;
+    if picture.is_high_depth() {
+        output::note(format!(
+            "{shown} has {}-bit samples; the marked output is 8-bit",
+            8 * picture.source_color.bytes_per_pixel() / picture.source_color.channel_count()
+        ));
+    }
+
+    let (w, h, layout) = (picture.width, picture.height, picture.layout);
+    let image = ImageMut::new(&mut picture.pixels, w, h, layout)?;
+    let report = match embedder.embed(image, id) {
+        Ok(r) => r,
+        Err(inkseal_mark::Error::TooSmall { width, height, min }) => bail!(
+            "{shown}: image too small to mark: {width}x{height} pixels; the short side must be at least {min}"
+        ),
+        Err(e) => return Err(e).with_context(|| format!("{shown}: cannot mark the image")),
+    };
+
+    // A replaced file keeps its permissions; a new one gets the usual 0666 less the umask.
+    let existing = fsutil::existing_mode(output);
+    let mode = existing.unwrap_or(0o666);
+    let mut notes = io::WriteNotes::default();
+    fsutil::write_atomic(output, mode, existing.is_some(), Replace::Yes, |f| {
+        notes = io::write(&picture, f)?;
+        Ok(())
+    })
+    .with_context(|| format!("output {}", output.display()))?;
+    report_notes(&notes, output);
+
+    let mut out = std::io::stdout().lock();
+    if opts.json {
+        let record = EmbedRecord {
+            kind: "embed",
+            input: output::json_path(input),
+            output: output::json_path(output),
+            work_id: id.to_string(),
+            key_id: key.id(),
+            psnr_db: report.psnr_db,
+        };
+        output::json_line(&mut out, &record)?;
+    } else {
+        writeln!(out, "{id}")?;
+    }
+    out.flush()?;
+    Ok(Outcome::Ok)
+}
+
+fn report_notes(notes: &io::WriteNotes, path: &std::path::Path) {
+    let shown = path.display();
+    if notes.dropped_alpha {
+        output::note(format!(
+            "{shown}: JPEG has no transparency; the alpha channel was dropped"
+        ));
+    }
+    if notes.gray_alpha_as_rgba {
+        output::note(format!("{shown}: gray with alpha was written as RGBA"));
+    }
+    for what in &notes.dropped_metadata {
+        output::note(format!("{shown}: the {what} could not be carried over"));
+    }
+}

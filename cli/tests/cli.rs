@@ -1,0 +1,18 @@
+//! End-to-end tests of the `inkseal` binary: one test binary, a module per subcommand.
+//!
+//! Tests marked "needs the watermark" depend on `inkseal-mark` actually embedding and
+//! detecting; the others only exercise the command line and must pass regardless.
+
+#[path = "cli/support.rs"]
+mod support;
+
+#[path = "cli/bad_input.rs"]
+mod bad_input;
+#[path = "cli/detect.rs"]
+mod detect;
+#[path = "cli/embed.rs"]
+mod embed;
+#[path = "cli/help.rs"]
+mod help;
+#[path = "cli/key.rs"]
+mod key;
