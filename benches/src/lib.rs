@@ -1,1 +1,37 @@
-//! Attacks and quality metrics for inkseal's benchmarks (in progress).
+//! Attacks and quality metrics for inkseal's benchmarks and robustness tests.
+#![deny(missing_docs)]
+
+pub mod attacks;
+pub mod quality;
+
+use std::path::PathBuf;
+
+use image::RgbImage;
+
+/// The workspace's `testdata/` folder.
+pub fn testdata_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata")
+}
+
+/// Every PNG and JPEG in `testdata/`, sorted by file name, as RGB. `only` restricts to the
+/// named files (by file name) when not empty.
+pub fn testdata_images(only: &[String]) -> Vec<(String, RgbImage)> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(testdata_dir())
+        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    paths.sort();
+    paths
+        .into_iter()
+        .filter_map(|p| {
+            let name = p.file_name()?.to_str()?.to_string();
+            let ext = p.extension()?.to_str()?.to_ascii_lowercase();
+            if !["png", "jpg", "jpeg"].contains(&ext.as_str()) {
+                return None;
+            }
+            if !only.is_empty() && !only.contains(&name) {
+                return None;
+            }
+            Some((name, image::open(&p).ok()?.to_rgb8()))
+        })
+        .collect()
+}

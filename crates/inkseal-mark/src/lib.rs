@@ -40,7 +40,7 @@ mod resample;
 mod stats;
 mod tile;
 
-pub use detect::{DetectConfig, Detection, Detector};
+pub use detect::{DetectConfig, Detection, Detector, Verification};
 pub use embed::{EmbedConfig, EmbedReport, Embedder};
 pub use error::{Error, Result};
 pub use key::{Key, WorkId};

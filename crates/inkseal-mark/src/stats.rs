@@ -29,9 +29,36 @@ pub(crate) fn combined_p(p_sync: f64, check_passed: bool, q_check: f64) -> f64 {
     p.clamp(0.0, 1.0)
 }
 
+/// `P(X >= k)` for `X ~ Binomial(n, 1/2)`.
+pub(crate) fn binomial_sf(k: u32, n: u32) -> f64 {
+    if k == 0 {
+        return 1.0;
+    }
+    let ln_choose = |j: u32| {
+        libm::lgamma(n as f64 + 1.0)
+            - libm::lgamma(j as f64 + 1.0)
+            - libm::lgamma((n - j) as f64 + 1.0)
+    };
+    let ln_half = -(n as f64) * std::f64::consts::LN_2;
+    (k.min(n + 1)..=n)
+        .map(|j| (ln_choose(j) + ln_half).exp())
+        .sum::<f64>()
+        .min(1.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn binomial_tail_matches_exact_small_cases() {
+        // n = 4: P(X >= 3) = (4 + 1) / 16.
+        assert!((binomial_sf(3, 4) - 5.0 / 16.0).abs() < 1e-12);
+        assert!((binomial_sf(0, 10) - 1.0).abs() < 1e-12);
+        assert!((binomial_sf(10, 10) - 1.0 / 1024.0).abs() < 1e-15);
+        // n = 258, all bits: 2^-258.
+        assert!((binomial_sf(258, 258) / 2f64.powi(-258) - 1.0).abs() < 1e-9);
+    }
 
     #[test]
     fn normal_tail_matches_tabulated_values() {

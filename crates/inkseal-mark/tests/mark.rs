@@ -248,3 +248,27 @@ fn flat_colour_stays_flat() -> TestResult {
     assert!(tex_max >= 3, "texture changed by only {tex_max}");
     Ok(())
 }
+
+#[test]
+fn verify_confirms_the_embedded_id_and_rejects_others() -> TestResult {
+    let (name, img) = &testdata()[0];
+    let key = Key::public();
+    let mut marked = img.clone();
+    let (w, h) = marked.dimensions();
+    Embedder::new(&key, EmbedConfig::default())?
+        .embed(ImageMut::new(&mut marked, w, h, PixelLayout::Rgb8)?, WorkId(0xabc))?;
+    let mut det = Detector::new(&key, DetectConfig::default())?;
+    let view = ImageRef::new(marked.as_raw(), w, h, PixelLayout::Rgb8)?;
+    let right = det.verify(view, WorkId(0xabc))?;
+    assert!(right.verified && right.p_value < 1e-20, "{name}: {right:?}");
+    assert!(right.matching_bits * 10 >= right.total_bits * 9, "{right:?}");
+    // An ID differing in one bit shares most of the codeword but not all of it.
+    let near = det.verify(view, WorkId(0xabd))?;
+    assert!(near.matching_bits < right.matching_bits, "{near:?}");
+    let wrong = det.verify(view, WorkId(0x5555_0000_ffff_1234))?;
+    assert!(!wrong.verified, "{wrong:?}");
+    // The unmarked original never verifies.
+    let orig = ImageRef::new(img.as_raw(), w, h, PixelLayout::Rgb8)?;
+    assert!(!det.verify(orig, WorkId(0xabc))?.verified);
+    Ok(())
+}
