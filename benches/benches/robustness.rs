@@ -216,7 +216,7 @@ fn main() {
         }
         for (name, o) in &rows {
             if !o.exact && !a.geometric {
-                failures.push(format!("{} on {name}", a.name));
+                failures.push(format!("{} on {name} (bits {:.2})", a.name, o.bit_accuracy));
             }
         }
         let verdict = match (pass, a.geometric) {

@@ -208,6 +208,9 @@ pub fn jpeg(img: &RgbImage, quality: u8) -> RgbImage {
     let mut buf = Vec::new();
     let mut enc = jpeg_encoder::Encoder::new(&mut buf, quality);
     enc.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_2_0);
+    // Box-average each 2x2 chroma block, as libjpeg (PIL, browsers) does; the crate's
+    // default takes the top-left sample.
+    enc.set_chroma_subsampling_method(jpeg_encoder::ChromaSubsamplingMethod::Average);
     let (w, h) = (img.width() as u16, img.height() as u16);
     match enc.encode(img.as_raw(), w, h, jpeg_encoder::ColorType::Rgb) {
         Ok(()) => decode(&buf).unwrap_or_else(|| img.clone()),

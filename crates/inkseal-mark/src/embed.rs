@@ -12,10 +12,14 @@ use crate::{Error, ImageMut, Key, Result, WorkId};
 
 /// Mark amplitude in gray levels where the mask is 1, at strength 1.
 const BASE_AMPLITUDE: f32 = 2.5;
+/// Pixels whose every channel is at least this are near white.
+const NEAR_WHITE: f32 = 245.0;
+/// Pixels whose every channel is at most this are near black.
+const NEAR_BLACK: f32 = 10.0;
 /// Largest tile value, in units of its RMS.
 const TILE_PEAK: f32 = 2.2;
 /// Window radius, in image pixels, of the activity measure behind the mask.
-const MASK_RADIUS: usize = 3;
+const MASK_RADIUS: usize = 4;
 
 /// Settings for an [`Embedder`].
 #[derive(Clone, Debug)]
@@ -154,7 +158,11 @@ impl Embedder {
                 // so hue and saturation never shift where a channel would clip.
                 let lo = px.iter().copied().min().unwrap_or(0) as f32;
                 let hi = px.iter().copied().max().unwrap_or(255) as f32;
-                let delta = (amp * mask[(row, col)] * t).clamp(-lo, 255.0 - hi).round();
+                // Near white and near black the mark can only go one way and shows as grey
+                // dots, so there it moves by one level at most.
+                let down = if lo >= NEAR_WHITE { 1.0 } else { lo };
+                let up = if hi <= NEAR_BLACK { 1.0 } else { 255.0 - hi };
+                let delta = (amp * mask[(row, col)] * t).clamp(-down, up).round();
                 for v in px {
                     let new = (*v as f32 + delta).clamp(0.0, 255.0) as u8;
                     let d = new as f64 - *v as f64;

@@ -8,6 +8,10 @@ use crate::resample::box_mean;
 const REFERENCE_ACTIVITY: f32 = 8.0;
 /// Largest mask value, reached in strong texture.
 const MAX_MASK: f32 = 2.0;
+/// Mean texture (mask above the floor) below which an image's texture gets more mark.
+const TARGET_EXCESS: f32 = 0.6;
+/// Largest boost of texture in mostly flat images.
+const MAX_GAIN: f32 = 5.0;
 /// Mask on perfectly flat areas: essentially nothing, so flat colour stays flat.
 const FLOOR: f32 = 0.25;
 
@@ -18,15 +22,41 @@ pub(crate) fn activity_mask(luma: &Array2<f32>, radius: usize) -> Array2<f32> {
     let mean = box_mean(luma, radius);
     let sq = luma.mapv(|v| v * v);
     let mean_sq = box_mean(&sq, radius);
-    let mut m = Array2::<f32>::zeros(luma.dim());
-    ndarray::Zip::from(&mut m)
+    let mut sd = Array2::<f32>::zeros(luma.dim());
+    ndarray::Zip::from(&mut sd)
         .and(&mean)
         .and(&mean_sq)
-        .for_each(|m, &mu, &m2| {
-            let sd = (m2 - mu * mu).max(0.0).sqrt();
-            *m = (sd / REFERENCE_ACTIVITY).clamp(FLOOR, MAX_MASK);
-        });
-    box_mean(&m, radius)
+        .for_each(|s, &mu, &m2| *s = (m2 - mu * mu).max(0.0).sqrt());
+    // A pixel is only as hidden as the quietest of the four windows around it (diagonal
+    // neighbours `radius` away): inside texture all four are busy, but on the flat side of an
+    // edge at least one is flat, so the mark does not spill from edges into flat colour.
+    let (h, w) = sd.dim();
+    let r = radius as isize;
+    let at = |y: isize, x: isize| {
+        sd[(
+            y.clamp(0, h as isize - 1) as usize,
+            x.clamp(0, w as isize - 1) as usize,
+        )]
+    };
+    let mut m = Array2::<f32>::zeros((h, w));
+    for ((y, x), v) in m.indexed_iter_mut() {
+        let (y, x) = (y as isize, x as isize);
+        let quiet = at(y - r, x - r)
+            .min(at(y - r, x + r))
+            .min(at(y + r, x - r))
+            .min(at(y + r, x + r));
+        *v = (quiet / REFERENCE_ACTIVITY).clamp(FLOOR, MAX_MASK);
+    }
+    // Mostly flat artwork (logos, clip art) has little texture to hide a mark in: give its
+    // texture more, up to MAX_GAIN times, while flat areas keep the floor.
+    let excess = m.iter().map(|v| v - FLOOR).sum::<f32>() / m.len().max(1) as f32;
+    let gain = if excess > 0.0 {
+        (TARGET_EXCESS / excess).clamp(1.0, MAX_GAIN)
+    } else {
+        1.0
+    };
+    m.mapv_inplace(|v| FLOOR + gain * (v - FLOOR));
+    box_mean(&m, 1)
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@ pub(crate) const ANALYSIS_SHORT_SIDE: usize = TILE * TILES_ACROSS;
 /// Innermost and outermost radius of the carrier band, in cycles per tile.
 const BAND: (f32, f32) = (6.0, 24.0);
 /// Share of the band's coefficients given to the pilot.
-const PILOT_SHARE: f32 = 0.3;
+const PILOT_SHARE: f32 = 0.22;
 /// Oversampling of the fine tile used to evaluate the mark between cells.
 pub(crate) const OVERSAMPLE: usize = 4;
 

@@ -255,13 +255,18 @@ fn verify_confirms_the_embedded_id_and_rejects_others() -> TestResult {
     let key = Key::public();
     let mut marked = img.clone();
     let (w, h) = marked.dimensions();
-    Embedder::new(&key, EmbedConfig::default())?
-        .embed(ImageMut::new(&mut marked, w, h, PixelLayout::Rgb8)?, WorkId(0xabc))?;
+    Embedder::new(&key, EmbedConfig::default())?.embed(
+        ImageMut::new(&mut marked, w, h, PixelLayout::Rgb8)?,
+        WorkId(0xabc),
+    )?;
     let mut det = Detector::new(&key, DetectConfig::default())?;
     let view = ImageRef::new(marked.as_raw(), w, h, PixelLayout::Rgb8)?;
     let right = det.verify(view, WorkId(0xabc))?;
     assert!(right.verified && right.p_value < 1e-20, "{name}: {right:?}");
-    assert!(right.matching_bits * 10 >= right.total_bits * 9, "{right:?}");
+    assert!(
+        right.matching_bits * 10 >= right.total_bits * 9,
+        "{right:?}"
+    );
     // An ID differing in one bit shares most of the codeword but not all of it.
     let near = det.verify(view, WorkId(0xabd))?;
     assert!(near.matching_bits < right.matching_bits, "{near:?}");
