@@ -12,6 +12,9 @@ const MAX_MASK: f32 = 2.0;
 const TARGET_EXCESS: f32 = 0.6;
 /// Largest boost of texture in mostly flat images.
 const MAX_GAIN: f32 = 5.0;
+/// Largest mask after the boost, so boosted texture never carries more than 2.5x the
+/// strongest mark of an ordinary photo.
+const BOOSTED_MAX: f32 = 5.0;
 /// Mask on perfectly flat areas: essentially nothing, so flat colour stays flat.
 const FLOOR: f32 = 0.25;
 
@@ -55,7 +58,7 @@ pub(crate) fn activity_mask(luma: &Array2<f32>, radius: usize) -> Array2<f32> {
     } else {
         1.0
     };
-    m.mapv_inplace(|v| FLOOR + gain * (v - FLOOR));
+    m.mapv_inplace(|v| (FLOOR + gain * (v - FLOOR)).min(BOOSTED_MAX));
     box_mean(&m, 1)
 }
 
