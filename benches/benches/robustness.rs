@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use image::RgbImage;
 use inkseal_benches::attacks::{ALL, Attack};
 use inkseal_benches::quality::{psnr, ssim};
-use inkseal_benches::testdata_images;
+use inkseal_benches::{env_list, testdata_images};
 use inkseal_mark::{
     DetectConfig, Detector, EmbedConfig, Embedder, ImageMut, ImageRef, Key, PixelLayout, WorkId,
 };
@@ -34,17 +34,6 @@ struct ImageResult {
     psnr: f64,
     ssim: f64,
     outcomes: Vec<(Attack, Outcome)>,
-}
-
-fn list(var: &str) -> Vec<String> {
-    std::env::var(var)
-        .map(|v| {
-            v.split(',')
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn view(img: &RgbImage) -> inkseal_mark::Result<ImageRef<'_>> {
@@ -121,8 +110,8 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    let only = list("INKSEAL_BENCH_IMAGES");
-    let wanted = list("INKSEAL_BENCH_ATTACKS");
+    let only = env_list("INKSEAL_BENCH_IMAGES");
+    let wanted = env_list("INKSEAL_BENCH_ATTACKS");
     let strength: f32 = std::env::var("INKSEAL_BENCH_STRENGTH")
         .ok()
         .and_then(|s| s.parse().ok())

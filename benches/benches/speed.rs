@@ -10,24 +10,13 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use image::RgbImage;
-use inkseal_benches::testdata_images;
+use inkseal_benches::{env_list, testdata_images};
 use inkseal_mark::{
     DetectConfig, Detector, EmbedConfig, Embedder, ImageMut, ImageRef, Key, PixelLayout, WorkId,
 };
 
 /// The baseline's JPEG quality.
 const BASELINE_QUALITY: u8 = 90;
-
-fn list(var: &str) -> Vec<String> {
-    std::env::var(var)
-        .map(|v| {
-            v.split(',')
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 /// Median wall time in milliseconds of `runs` calls of `f`, after one untimed warm-up call.
 /// `setup` runs before each call, outside the timed region.
@@ -121,7 +110,7 @@ fn measure(
 }
 
 fn main() {
-    let only = list("INKSEAL_BENCH_IMAGES");
+    let only = env_list("INKSEAL_BENCH_IMAGES");
     let runs: usize = std::env::var("INKSEAL_BENCH_RUNS")
         .ok()
         .and_then(|s| s.parse().ok())

@@ -8,6 +8,18 @@ use std::path::PathBuf;
 
 use image::RgbImage;
 
+/// A comma-separated list from the environment variable `var` (empty when unset).
+pub fn env_list(var: &str) -> Vec<String> {
+    std::env::var(var)
+        .map(|v| {
+            v.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The workspace's `testdata/` folder.
 pub fn testdata_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata")
