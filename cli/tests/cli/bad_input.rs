@@ -19,12 +19,7 @@ fn truncated_png_is_refused() -> TestResult {
     let dir = tempfile::tempdir()?;
     let input = dir.path().join("truncated.png");
     fs::write(&input, &fs::read(testdata("coffee.png"))?[..100])?;
-    let out = inkseal()
-        .arg("embed")
-        .arg(&input)
-        .arg("-o")
-        .arg(dir.path().join("out.png"))
-        .output()?;
+    let out = run_embed(&input, dir.path().join("out.png"))?;
     assert_clean_failure(&out, "truncated.png: ");
     assert_clean_failure(&out, "truncated or corrupt");
     assert!(out.stdout.is_empty());
@@ -44,12 +39,7 @@ fn text_file_named_png_is_refused() -> TestResult {
     let dir = tempfile::tempdir()?;
     let input = dir.path().join("notes.png");
     fs::write(&input, "this is not an image\n")?;
-    let out = inkseal()
-        .arg("embed")
-        .arg(&input)
-        .arg("-o")
-        .arg(dir.path().join("out.png"))
-        .output()?;
+    let out = run_embed(&input, dir.path().join("out.png"))?;
     assert_clean_failure(&out, "not a supported image (PNG, JPEG, WebP, TIFF)");
     assert_eq!(others_in(dir.path(), &["notes.png"]), Vec::<String>::new());
 
@@ -62,12 +52,7 @@ fn text_file_named_png_is_refused() -> TestResult {
 fn unsupported_format_is_named() -> TestResult {
     let dir = tempfile::tempdir()?;
     let input = save(&noise_rgb(200, 200), dir.path(), "pic.gif");
-    let out = inkseal()
-        .arg("embed")
-        .arg(&input)
-        .arg("-o")
-        .arg(dir.path().join("out.gif"))
-        .output()?;
+    let out = run_embed(&input, dir.path().join("out.gif"))?;
     assert_clean_failure(&out, "GIF images are not supported");
     Ok(())
 }
@@ -77,12 +62,7 @@ fn huge_png_header_is_refused_without_allocating() -> TestResult {
     let dir = tempfile::tempdir()?;
     let input = dir.path().join("huge.png");
     fs::write(&input, png_header_only(100_000, 100_000))?;
-    let out = inkseal()
-        .arg("embed")
-        .arg(&input)
-        .arg("-o")
-        .arg(dir.path().join("out.png"))
-        .output()?;
+    let out = run_embed(&input, dir.path().join("out.png"))?;
     assert_clean_failure(&out, "30000 pixels per side");
     assert_eq!(others_in(dir.path(), &["huge.png"]), Vec::<String>::new());
 
@@ -120,12 +100,7 @@ fn output_equal_to_input_is_refused() -> TestResult {
         dir.path().join("hard.png"),
     ];
     for output in &same_names {
-        let out = inkseal()
-            .arg("embed")
-            .arg(&input)
-            .arg("-o")
-            .arg(output)
-            .output()?;
+        let out = run_embed(&input, output)?;
         assert_clean_failure(&out, "refusing to overwrite the input");
         assert!(out.stdout.is_empty());
     }
@@ -184,12 +159,7 @@ fn bad_strength_is_rejected() -> TestResult {
 fn output_extension_must_match_the_input_format() -> TestResult {
     let dir = tempfile::tempdir()?;
     let output = dir.path().join("out.jpg");
-    let out = inkseal()
-        .arg("embed")
-        .arg(testdata("coffee.png"))
-        .arg("-o")
-        .arg(&output)
-        .output()?;
+    let out = run_embed(&testdata("coffee.png"), &output)?;
     assert_clean_failure(&out, "with a .png extension");
     assert!(!output.exists());
     Ok(())
@@ -206,12 +176,10 @@ fn missing_input_and_missing_output_directory_are_errors() -> TestResult {
         .output()?;
     assert_clean_failure(&out, "nope.png: cannot open");
 
-    let out = inkseal()
-        .arg("embed")
-        .arg(testdata("coffee.png"))
-        .arg("-o")
-        .arg(dir.path().join("no/such/dir/out.png"))
-        .output()?;
+    let out = run_embed(
+        &testdata("coffee.png"),
+        dir.path().join("no/such/dir/out.png"),
+    )?;
     assert_clean_failure(&out, "cannot create a file in");
     Ok(())
 }
@@ -259,12 +227,7 @@ fn tiny_images_are_too_small_to_mark_and_carry_no_mark() -> TestResult {
         let name = format!("tiny{side}.png");
         let input = save(&noise_rgb(side, side), dir.path(), &name);
         let output = dir.path().join(format!("out{side}.png"));
-        let out = inkseal()
-            .arg("embed")
-            .arg(&input)
-            .arg("-o")
-            .arg(&output)
-            .output()?;
+        let out = run_embed(&input, &output)?;
         assert_clean_failure(&out, "too small");
         assert!(out.stdout.is_empty());
         assert!(!output.exists());

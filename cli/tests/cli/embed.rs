@@ -216,12 +216,7 @@ fn sixteen_bit_input_gives_eight_bit_output_with_a_note() -> TestResult {
         "deep.png",
     );
     let output = dir.path().join("out.png");
-    let out = inkseal()
-        .arg("embed")
-        .arg(&input)
-        .arg("-o")
-        .arg(&output)
-        .output()?;
+    let out = run_embed(&input, &output)?;
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert!(stderr_of(&out).contains("8-bit"), "{}", stderr_of(&out));
     assert!(is_hex16(stdout_of(&out).trim_end()));

@@ -119,6 +119,19 @@ pub fn is_hex16(s: &str) -> bool {
 }
 
 /// Runs `inkseal embed IN -o OUT ARGS…` and returns the printed work ID.
+/// Runs `inkseal embed INPUT -o OUTPUT` and returns what it did.
+pub fn run_embed(
+    input: &Path,
+    output: impl AsRef<std::ffi::OsStr>,
+) -> std::io::Result<std::process::Output> {
+    inkseal()
+        .arg("embed")
+        .arg(input)
+        .arg("-o")
+        .arg(output)
+        .output()
+}
+
 pub fn embed_ok(input: &Path, output: &Path, args: &[&str]) -> String {
     let out = inkseal()
         .arg("embed")
