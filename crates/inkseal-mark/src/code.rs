@@ -158,13 +158,10 @@ mod tests {
         let first = next_state(0, 1);
         dist[first] = weight(0, 1);
         let mut best = u32::MAX;
-        loop {
-            let Some(s) = (0..STATES)
-                .filter(|&s| !done[s] && dist[s] < u32::MAX)
-                .min_by_key(|&s| dist[s])
-            else {
-                break;
-            };
+        while let Some(s) = (0..STATES)
+            .filter(|&s| !done[s] && dist[s] < u32::MAX)
+            .min_by_key(|&s| dist[s])
+        {
             done[s] = true;
             if s == 0 {
                 best = dist[0];
