@@ -8,14 +8,16 @@ use crate::resample::box_mean;
 const REFERENCE_ACTIVITY: f32 = 8.0;
 /// Largest mask value, reached in strong texture.
 const MAX_MASK: f32 = 2.0;
-/// Mean texture (mask above the floor) below which an image's texture gets more mark.
-const TARGET_EXCESS: f32 = 0.6;
+/// Mean texture (mask above the floor) below which an image's texture gets more mark,
+/// by `(TARGET_EXCESS / mean)^2`.
+const TARGET_EXCESS: f32 = 0.3;
 /// Largest boost of texture in mostly flat images.
 const MAX_GAIN: f32 = 5.0;
 /// Largest mask after the boost, so boosted texture never carries more than 2.5x the
 /// strongest mark of an ordinary photo.
 const BOOSTED_MAX: f32 = 5.0;
-/// Mask on perfectly flat areas: essentially nothing, so flat colour stays flat.
+/// Mask on perfectly flat areas: 0.6 gray levels at the default strength, which rounds to at
+/// most one level (see `embed::TILE_PEAK`).
 const FLOOR: f32 = 0.25;
 
 /// A per-pixel amplitude factor from local activity: the standard deviation of luma in a
@@ -51,10 +53,12 @@ pub(crate) fn activity_mask(luma: &Array2<f32>, radius: usize) -> Array2<f32> {
         *v = (quiet / REFERENCE_ACTIVITY).clamp(FLOOR, MAX_MASK);
     }
     // Mostly flat artwork (logos, clip art) has little texture to hide a mark in: give its
-    // texture more, up to MAX_GAIN times, while flat areas keep the floor.
+    // texture more, up to MAX_GAIN times, while flat areas keep the floor. The square makes
+    // the boost sharp: a photo with a soft background (mean texture 0.27) gets 1.2x, a logo
+    // (0.15) 4x, clip art on white (0.04) the maximum.
     let excess = m.iter().map(|v| v - FLOOR).sum::<f32>() / m.len().max(1) as f32;
     let gain = if excess > 0.0 {
-        (TARGET_EXCESS / excess).clamp(1.0, MAX_GAIN)
+        (TARGET_EXCESS / excess).powi(2).clamp(1.0, MAX_GAIN)
     } else {
         1.0
     };
