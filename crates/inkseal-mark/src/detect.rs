@@ -220,6 +220,8 @@ impl Detector {
             .map(|(i, v)| (i, v.re))
             .fold((0, f32::NEG_INFINITY), |a, b| if b.1 > a.1 { b } else { a });
         let sync_z = (peak / sigma) as f64;
+        // A blank image has no phases at all; never let that become a NaN p-value.
+        let sync_z = if sync_z.is_finite() { sync_z } else { 0.0 };
         let (sy, sx) = (best / n, best % n);
 
         // How well the mark survived, by frequency: the pilot's agreement at the best shift,
@@ -301,7 +303,8 @@ fn analysis_residual(image: &ImageRef<'_>) -> Array2<f32> {
     let mut r = &y - &box_mean(&y, PREDICTOR_RADIUS);
     let energy = box_mean(&r.mapv(|v| v * v), ENERGY_RADIUS);
     ndarray::Zip::from(&mut r).and(&energy).for_each(|v, &e| {
-        *v = (*v / (e.sqrt() + ENERGY_FLOOR)).clamp(-CLIP, CLIP);
+        // `max`: a running box sum can leave a tiny negative energy where the residual is 0.
+        *v = (*v / (e.max(0.0).sqrt() + ENERGY_FLOOR)).clamp(-CLIP, CLIP);
     });
     r
 }

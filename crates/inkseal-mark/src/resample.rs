@@ -88,17 +88,29 @@ pub(crate) fn box_mean(src: &Array2<f32>, r: usize) -> Array2<f32> {
             *dst = ((line[hi] - line[lo]) / (hi - lo) as f64) as f32;
         }
     }
+    // Vertical pass row by row (cache friendly): a running sum of the rows in the window.
     let mut out = Array2::<f32>::zeros((h, w));
-    for c in 0..w {
-        line[0] = 0.0;
-        for i in 0..h {
-            line[i + 1] = line[i] + mid[(i, c)] as f64;
+    let mut sum = vec![0f64; w];
+    let (mut lo, mut hi) = (0usize, 0usize); // rows [lo, hi) are in `sum`
+    for (i, mut out_row) in out.rows_mut().into_iter().enumerate() {
+        let (want_lo, want_hi) = (i.saturating_sub(r), (i + r + 1).min(h));
+        while hi < want_hi {
+            sum.iter_mut()
+                .zip(mid.row(hi))
+                .for_each(|(s, v)| *s += *v as f64);
+            hi += 1;
         }
-        for i in 0..h {
-            let lo = i.saturating_sub(r);
-            let hi = (i + r + 1).min(h);
-            out[(i, c)] = ((line[hi] - line[lo]) / (hi - lo) as f64) as f32;
+        while lo < want_lo {
+            sum.iter_mut()
+                .zip(mid.row(lo))
+                .for_each(|(s, v)| *s -= *v as f64);
+            lo += 1;
         }
+        let n = (hi - lo) as f64;
+        out_row
+            .iter_mut()
+            .zip(&sum)
+            .for_each(|(o, s)| *o = (s / n) as f32);
     }
     out
 }
@@ -139,5 +151,31 @@ mod tests {
         assert!((m[(3, 3)] - 1.0).abs() < 1e-5);
         assert!((m[(2, 4)] - 1.0).abs() < 1e-5);
         assert!(m[(0, 0)].abs() < 1e-6);
+    }
+
+    #[test]
+    fn box_mean_matches_direct() {
+        let src = Array2::from_shape_fn((37, 23), |(r, c)| ((r * 31 + c * 17) % 101) as f32);
+        for r in [1usize, 2, 4] {
+            let fast = box_mean(&src, r);
+            for y in 0..37usize {
+                for x in 0..23usize {
+                    let (y0, y1) = (y.saturating_sub(r), (y + r + 1).min(37));
+                    let (x0, x1) = (x.saturating_sub(r), (x + r + 1).min(23));
+                    let mut s = 0.0f64;
+                    for yy in y0..y1 {
+                        for xx in x0..x1 {
+                            s += src[(yy, xx)] as f64;
+                        }
+                    }
+                    let d = s / ((y1 - y0) * (x1 - x0)) as f64;
+                    assert!(
+                        (fast[(y, x)] as f64 - d).abs() < 1e-3,
+                        "r{r} ({y},{x}) {} vs {d}",
+                        fast[(y, x)]
+                    );
+                }
+            }
+        }
     }
 }

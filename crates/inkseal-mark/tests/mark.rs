@@ -277,3 +277,28 @@ fn verify_confirms_the_embedded_id_and_rejects_others() -> TestResult {
     assert!(!det.verify(orig, WorkId(0xabc))?.verified);
     Ok(())
 }
+
+#[test]
+fn blank_and_half_blank_images_give_finite_p_values() -> TestResult {
+    let mut det = Detector::new(&Key::public(), DetectConfig::default())?;
+    let (w, h) = (300u32, 200u32);
+    let blank = vec![0u8; (w * h * 3) as usize];
+    let half: Vec<u8> = (0..w * h)
+        .flat_map(|i| {
+            if i % w < w / 2 {
+                [255; 3]
+            } else {
+                [(i % 7) as u8 * 30; 3]
+            }
+        })
+        .collect();
+    for px in [&blank, &half] {
+        let d = det.detect(ImageRef::new(px, w, h, PixelLayout::Rgb8)?)?;
+        assert!(
+            d.p_value.is_finite() && d.p_value > 0.0 && d.p_value <= 1.0,
+            "{d:?}"
+        );
+        assert!(d.sync_z.is_finite() && !d.detected, "{d:?}");
+    }
+    Ok(())
+}
