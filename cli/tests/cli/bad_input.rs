@@ -124,11 +124,7 @@ fn bad_work_ids_are_rejected() -> TestResult {
     let dir = tempfile::tempdir()?;
     let output = dir.path().join("out.png");
     for bad in ["xyz", "123", "0123456789abcdeg", "0123456789abcdef0", ""] {
-        let out = inkseal()
-            .arg("embed")
-            .arg(testdata("coffee.png"))
-            .arg("-o")
-            .arg(&output)
+        let out = embed_cmd(&testdata("coffee.png"), &output)
             .args(["--id", bad])
             .output()?;
         assert_clean_failure(&out, "16 hexadecimal digits");
@@ -142,11 +138,7 @@ fn bad_strength_is_rejected() -> TestResult {
     let dir = tempfile::tempdir()?;
     let output = dir.path().join("out.png");
     for bad in ["0", "-1", "9", "NaN"] {
-        let out = inkseal()
-            .arg("embed")
-            .arg(testdata("coffee.png"))
-            .arg("-o")
-            .arg(&output)
+        let out = embed_cmd(&testdata("coffee.png"), &output)
             .arg(format!("--strength={bad}"))
             .output()?;
         assert_clean_failure(&out, "strength");
@@ -168,12 +160,7 @@ fn output_extension_must_match_the_input_format() -> TestResult {
 #[test]
 fn missing_input_and_missing_output_directory_are_errors() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let out = inkseal()
-        .arg("embed")
-        .arg(dir.path().join("nope.png"))
-        .arg("-o")
-        .arg(dir.path().join("out.png"))
-        .output()?;
+    let out = embed_cmd(&dir.path().join("nope.png"), dir.path().join("out.png")).output()?;
     assert_clean_failure(&out, "nope.png: cannot open");
 
     let out = run_embed(

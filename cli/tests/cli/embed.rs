@@ -19,11 +19,7 @@ fn detect_line(path: &Path) -> String {
 fn prints_only_the_work_id() -> TestResult {
     let dir = tempfile::tempdir()?;
     let output = dir.path().join("out.png");
-    let out = inkseal()
-        .arg("embed")
-        .arg(testdata("coffee.png"))
-        .arg("-o")
-        .arg(&output)
+    let out = embed_cmd(&testdata("coffee.png"), &output)
         .args(["--id", "0123456789ABCDEF"])
         .output()?;
     assert!(out.status.success(), "{}", stderr_of(&out));
@@ -52,11 +48,7 @@ fn random_ids_differ_and_are_found() -> TestResult {
 fn json_record_has_the_documented_fields() -> TestResult {
     let dir = tempfile::tempdir()?;
     let output = dir.path().join("out.png");
-    let out = inkseal()
-        .arg("embed")
-        .arg(testdata("coffee.png"))
-        .arg("-o")
-        .arg(&output)
+    let out = embed_cmd(&testdata("coffee.png"), &output)
         .args(["--id", "00000000000000ff", "--json"])
         .output()?;
     assert!(out.status.success(), "{}", stderr_of(&out));
@@ -244,11 +236,7 @@ fn an_existing_output_is_replaced_atomically_keeping_its_mode() -> TestResult {
 fn private_keys_mark_what_only_they_find() -> TestResult {
     let dir = tempfile::tempdir()?;
     let key = dir.path().join("studio.key");
-    inkseal()
-        .args(["key", "new", "-o"])
-        .arg(&key)
-        .assert()
-        .success();
+    new_key(&key);
     let output = dir.path().join("out.png");
     let id = embed_ok(
         &testdata("coffee.png"),

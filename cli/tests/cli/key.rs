@@ -28,11 +28,7 @@ fn creates_a_private_parseable_key_and_prints_its_id() -> TestResult {
 fn refuses_to_overwrite_unless_forced() -> TestResult {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("studio.key");
-    inkseal()
-        .args(["key", "new", "-o"])
-        .arg(&path)
-        .assert()
-        .success();
+    new_key(&path);
     let first = fs::read(&path)?;
 
     let out = inkseal().args(["key", "new", "-o"]).arg(&path).output()?;
@@ -61,11 +57,7 @@ fn refuses_to_overwrite_unless_forced() -> TestResult {
 fn a_key_readable_by_others_draws_a_warning() -> TestResult {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("studio.key");
-    inkseal()
-        .args(["key", "new", "-o"])
-        .arg(&path)
-        .assert()
-        .success();
+    new_key(&path);
     fs::set_permissions(&path, fs::Permissions::from_mode(0o644))?;
     let out = inkseal()
         .arg("detect")

@@ -119,17 +119,28 @@ pub fn is_hex16(s: &str) -> bool {
 }
 
 /// Runs `inkseal embed IN -o OUT ARGS…` and returns the printed work ID.
+/// `inkseal embed INPUT -o OUTPUT`, ready for more arguments.
+pub fn embed_cmd(input: &Path, output: impl AsRef<std::ffi::OsStr>) -> assert_cmd::Command {
+    let mut cmd = inkseal();
+    cmd.arg("embed").arg(input).arg("-o").arg(output);
+    cmd
+}
+
 /// Runs `inkseal embed INPUT -o OUTPUT` and returns what it did.
 pub fn run_embed(
     input: &Path,
     output: impl AsRef<std::ffi::OsStr>,
 ) -> std::io::Result<std::process::Output> {
+    embed_cmd(input, output).output()
+}
+
+/// `inkseal key new -o PATH`, which must succeed.
+pub fn new_key(path: &Path) {
     inkseal()
-        .arg("embed")
-        .arg(input)
-        .arg("-o")
-        .arg(output)
-        .output()
+        .args(["key", "new", "-o"])
+        .arg(path)
+        .assert()
+        .success();
 }
 
 pub fn embed_ok(input: &Path, output: &Path, args: &[&str]) -> String {
