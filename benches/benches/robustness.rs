@@ -3,7 +3,7 @@
 //!
 //! `cargo bench -p inkseal-benches --bench robustness`
 //! Options (environment): INKSEAL_BENCH_IMAGES=a.png,b.jpg  INKSEAL_BENCH_ATTACKS=jpeg50,up2
-//! INKSEAL_BENCH_STRENGTH=1.0. Marked images and ×10 differences go to target/bench-out/.
+//! INKSEAL_BENCH_STRENGTH=1.0  INKSEAL_BENCH_DIR=folder (instead of testdata/). Marked images and ×10 differences go to target/bench-out/.
 
 use std::path::PathBuf;
 

@@ -20,9 +20,12 @@ pub fn env_list(var: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The workspace's `testdata/` folder.
+/// The workspace's `testdata/` folder, or the folder named by `INKSEAL_BENCH_DIR` (to run the
+/// benchmarks on a held-out image set).
 pub fn testdata_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata")
+    std::env::var_os("INKSEAL_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata"))
 }
 
 /// Every PNG and JPEG in `testdata/`, sorted by file name, as RGB. `only` restricts to the
