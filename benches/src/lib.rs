@@ -22,10 +22,14 @@ pub fn env_list(var: &str) -> Vec<String> {
 
 /// The workspace's `testdata/` folder, or the folder named by `INKSEAL_BENCH_DIR` (to run the
 /// benchmarks on a held-out image set).
+/// A relative `INKSEAL_BENCH_DIR` is taken from the workspace root (cargo runs benchmarks in
+/// the package folder).
 pub fn testdata_dir() -> PathBuf {
-    std::env::var_os("INKSEAL_BENCH_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata"))
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    match std::env::var_os("INKSEAL_BENCH_DIR") {
+        Some(dir) => root.join(dir),
+        None => root.join("testdata"),
+    }
 }
 
 /// Every PNG and JPEG in `testdata/`, sorted by file name, as RGB. `only` restricts to the
