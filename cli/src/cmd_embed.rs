@@ -24,6 +24,8 @@ struct EmbedRecord {
     key_id: String,
     /// `null` when nothing changed (infinite PSNR).
     psnr_db: f64,
+    /// The image is mostly pure white or black: the mark will not survive recompression.
+    fragile: bool,
 }
 
 /// Runs `inkseal embed`.
@@ -78,6 +80,15 @@ pub fn run(opts: &EmbedOpts) -> Result<Outcome> {
     })
     .with_context(|| format!("output {}", output.display()))?;
     report_notes(&notes, output);
+    if report.is_fragile() {
+        output::warning(format!(
+            "{}: {:.0}% of this image is pure white or black, where a mark can only be one level \
+             deep; it will be found in this file, but likely not after recompression (JPEG 75 or \
+             lower, WebP), blur or a social-media upload",
+            output.display(),
+            report.extreme_share * 100.0
+        ));
+    }
 
     let mut out = std::io::stdout().lock();
     if opts.json {
@@ -88,6 +99,7 @@ pub fn run(opts: &EmbedOpts) -> Result<Outcome> {
             work_id: id.to_string(),
             key_id: key.id(),
             psnr_db: report.psnr_db,
+            fragile: report.is_fragile(),
         };
         output::json_line(&mut out, &record)?;
     } else {

@@ -257,3 +257,28 @@ fn private_keys_mark_what_only_they_find() -> TestResult {
     assert_eq!(out.status.code(), Some(1), "{}", stdout_of(&out));
     Ok(())
 }
+
+#[test]
+fn mostly_white_artwork_draws_a_fragility_warning() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    // Clip art on white from the held-out set: 96% pure white or black.
+    let input = testdata("holdout/oc_07.png");
+    let output = dir.path().join("out.png");
+    let out = embed_cmd(&input, &output).arg("--json").output()?;
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("pure white or black"),
+        "{}",
+        stderr_of(&out)
+    );
+    let record: serde_json::Value = serde_json::from_str(&stdout_of(&out))?;
+    assert_eq!(record["fragile"], true);
+    // A photograph draws no such warning.
+    let out = embed_cmd(&testdata("coffee.png"), dir.path().join("c.png"))
+        .arg("--json")
+        .output()?;
+    assert!(!stderr_of(&out).contains("pure white or black"));
+    let record: serde_json::Value = serde_json::from_str(&stdout_of(&out))?;
+    assert_eq!(record["fragile"], false);
+    Ok(())
+}

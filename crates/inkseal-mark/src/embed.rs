@@ -64,6 +64,25 @@ pub struct EmbedReport {
     pub psnr_db: f64,
     /// The tile period in image pixels.
     pub period_px: f64,
+    /// Share of pixels that are near white or near black (every channel at least 245, or at
+    /// most 10). Such pixels can carry only a one-level mark, so an image made mostly of them
+    /// (icons, pictograms, clip art on white) keeps its mark through no attack and mild edits
+    /// but loses it to JPEG quality 75 and below, WebP and blur: see
+    /// [`EmbedReport::FRAGILE_EXTREME_SHARE`].
+    pub extreme_share: f64,
+}
+
+impl EmbedReport {
+    /// Above this [`EmbedReport::extreme_share`] the mark is fragile. Measured on 10 held-out
+    /// clip-art images with 84-100% such pixels: none kept its ID through JPEG 50, while all
+    /// 17 test and held-out images with at most 30% kept it through JPEG 30 and WebP 50.
+    pub const FRAGILE_EXTREME_SHARE: f64 = 0.8;
+
+    /// Whether the image is mostly near-white or near-black, so the mark will not survive
+    /// recompression.
+    pub fn is_fragile(&self) -> bool {
+        self.extreme_share > Self::FRAGILE_EXTREME_SHARE
+    }
 }
 
 /// A reusable embedding engine for one key. Build once, call [`Embedder::embed`] many times.
@@ -148,6 +167,7 @@ impl Embedder {
             _ => 3,
         };
         let mut sq_err = 0f64;
+        let mut extreme = 0u64;
         for (row, &(y0, y1, fy)) in ys.iter().enumerate() {
             let line = &mut image.data[row * w as usize * ch..(row + 1) * w as usize * ch];
             for (col, &(x0, x1, fx)) in xs.iter().enumerate() {
@@ -162,6 +182,7 @@ impl Embedder {
                 // dots, so there it moves by one level at most.
                 let down = if lo >= NEAR_WHITE { 1.0 } else { lo };
                 let up = if hi <= NEAR_BLACK { 1.0 } else { 255.0 - hi };
+                extreme += u64::from(lo >= NEAR_WHITE || hi <= NEAR_BLACK);
                 let delta = (amp * mask[(row, col)] * t).clamp(-down, up).round();
                 for v in px {
                     let new = (*v as f32 + delta).clamp(0.0, 255.0) as u8;
@@ -180,6 +201,7 @@ impl Embedder {
         Ok(EmbedReport {
             psnr_db,
             period_px: TILE as f64 / s,
+            extreme_share: extreme as f64 / (w as f64 * h as f64),
         })
     }
 }

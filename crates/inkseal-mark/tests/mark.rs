@@ -302,3 +302,33 @@ fn blank_and_half_blank_images_give_finite_p_values() -> TestResult {
     }
     Ok(())
 }
+
+#[test]
+fn mostly_white_images_are_reported_fragile_and_photos_are_not() -> TestResult {
+    let mut emb = Embedder::new(&Key::public(), EmbedConfig::default())?;
+    // A 400x300 white canvas with a small textured patch: 96% of it is pure white.
+    let (w, h) = (400u32, 300u32);
+    let mut px: Vec<u8> = (0..w * h)
+        .flat_map(|i| {
+            let (x, y) = (i % w, i / w);
+            if x < 80 && y < 60 {
+                [((x * 37 + y * 11) % 200) as u8; 3]
+            } else {
+                [255; 3]
+            }
+        })
+        .collect();
+    let r = emb.embed(ImageMut::new(&mut px, w, h, PixelLayout::Rgb8)?, WorkId(1))?;
+    assert!((r.extreme_share - 0.96).abs() < 0.01, "{r:?}");
+    assert!(r.is_fragile());
+    for (name, img) in testdata()
+        .iter()
+        .filter(|(n, _)| n.contains("coffee") || n.contains("logo"))
+    {
+        let mut m = img.clone();
+        let (w, h) = m.dimensions();
+        let r = emb.embed(ImageMut::new(&mut m, w, h, PixelLayout::Rgb8)?, WorkId(2))?;
+        assert!(!r.is_fragile(), "{name}: {r:?}");
+    }
+    Ok(())
+}
