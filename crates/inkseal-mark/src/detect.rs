@@ -5,7 +5,7 @@ use rustfft::num_complex::Complex32;
 
 use crate::code;
 use crate::fft::Fft2;
-use crate::resample::{box_mean, luma, resample};
+use crate::resample::{box_mean, resample_luma};
 use crate::stats::{binomial_sf, combined_p, max_normal_sf};
 use crate::tile::{ANALYSIS_SHORT_SIDE, Layout, TILE};
 use crate::{Error, ImageRef, Key, Result, WorkId};
@@ -299,7 +299,7 @@ fn analysis_residual(image: &ImageRef<'_>) -> Array2<f32> {
         ((w * s).round() as usize).max(1),
         ((h * s).round() as usize).max(1),
     );
-    let y = resample(&luma(image), s, ah, aw);
+    let y = resample_luma(image, s, ah, aw);
     let mut r = &y - &box_mean(&y, PREDICTOR_RADIUS);
     let energy = box_mean(&r.mapv(|v| v * v), ENERGY_RADIUS);
     ndarray::Zip::from(&mut r).and(&energy).for_each(|v, &e| {

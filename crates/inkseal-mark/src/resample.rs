@@ -46,13 +46,51 @@ fn taps(src_len: usize, dst_len: usize, scale: f64) -> Vec<(usize, Vec<f32>)> {
 }
 
 /// Resamples `src` by `scale` (same on both axes) into an `out_h x out_w` plane.
+#[cfg(test)]
 pub(crate) fn resample(src: &Array2<f32>, scale: f64, out_h: usize, out_w: usize) -> Array2<f32> {
     let (h, w) = src.dim();
+    resample_rows(h, w, scale, out_h, out_w, |r, row| {
+        row.iter_mut().zip(src.row(r)).for_each(|(d, s)| *d = *s);
+    })
+}
+
+/// The BT.601 luma of `img` resampled by `scale` into an `out_h x out_w` plane, without ever
+/// holding a full-resolution plane: memory is `height x out_w`, not `height x width`.
+pub(crate) fn resample_luma(
+    img: &ImageRef<'_>,
+    scale: f64,
+    out_h: usize,
+    out_w: usize,
+) -> Array2<f32> {
+    let (w, h) = (img.width as usize, img.height as usize);
+    let ch = img.layout.channels();
+    resample_rows(h, w, scale, out_h, out_w, |r, row| {
+        let px = &img.data[r * w * ch..(r + 1) * w * ch];
+        for (d, p) in row.iter_mut().zip(px.chunks_exact(ch)) {
+            *d = match img.layout {
+                PixelLayout::Gray8 => p[0] as f32,
+                _ => 0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32,
+            };
+        }
+    })
+}
+
+/// Separable resampling of an `h x w` plane whose rows `row_of(r, buffer)` fills on demand.
+fn resample_rows(
+    h: usize,
+    w: usize,
+    scale: f64,
+    out_h: usize,
+    out_w: usize,
+    mut row_of: impl FnMut(usize, &mut [f32]),
+) -> Array2<f32> {
     let tx = taps(w, out_w, scale);
     let ty = taps(h, out_h, scale);
-    // Horizontal pass.
+    // Horizontal pass, one source row at a time.
     let mut mid = Array2::<f32>::zeros((h, out_w));
-    for (src_row, mut mid_row) in src.rows().into_iter().zip(mid.rows_mut()) {
+    let mut src_row = vec![0f32; w];
+    for (r, mut mid_row) in mid.rows_mut().into_iter().enumerate() {
+        row_of(r, &mut src_row);
         for (dst, (start, weights)) in mid_row.iter_mut().zip(&tx) {
             *dst = weights
                 .iter()
@@ -139,6 +177,21 @@ mod tests {
         let out = resample(&src, 2.0, 4, 8);
         // Output 3 sits at input 1.25 -> 12.5.
         assert!((out[(0, 3)] - 12.5).abs() < 1e-4);
+    }
+
+    #[test]
+    fn streaming_luma_resample_equals_resampling_the_full_luma_plane() {
+        let (w, h) = (37u32, 23u32);
+        let data: Vec<u8> = (0..w * h * 3).map(|i| (i * 7919 % 251) as u8).collect();
+        let img = match ImageRef::new(&data, w, h, PixelLayout::Rgb8) {
+            Ok(i) => i,
+            Err(e) => unreachable!("{e}"),
+        };
+        for (scale, oh, ow) in [(0.5, 12, 18), (1.7, 39, 63)] {
+            let a = resample_luma(&img, scale, oh, ow);
+            let b = resample(&luma(&img), scale, oh, ow);
+            assert!(a.iter().zip(b.iter()).all(|(x, y)| (x - y).abs() < 1e-3));
+        }
     }
 
     #[test]
