@@ -223,6 +223,25 @@ mod tests {
         assert!(passes <= 2, "{passes} false passes");
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config {
+            cases: 256,
+            failure_persistence: None,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(7),
+            ..Default::default()
+        })]
+
+        #[test]
+        fn any_id_round_trips_and_survives_a_few_flipped_bits(id: u64, flips in proptest::collection::vec(0..CODED_BITS, 0..8)) {
+            let mut soft = to_soft(&encode(WorkId(id)));
+            for i in flips {
+                soft[i] = -soft[i];
+            }
+            // Free distance 30: any 7 hard errors are within the guaranteed correction radius.
+            proptest::prop_assert_eq!(decode(&soft), Some(WorkId(id)));
+        }
+    }
+
     #[test]
     fn wrong_length_is_rejected() {
         assert_eq!(decode(&[1.0; 10]), None);
