@@ -36,21 +36,19 @@ pub(crate) fn activity_mask(luma: &Array2<f32>, radius: usize) -> Array2<f32> {
     // neighbours `radius` away): inside texture all four are busy, but on the flat side of an
     // edge at least one is flat, so the mark does not spill from edges into flat colour.
     let (h, w) = sd.dim();
-    let r = radius as isize;
-    let at = |y: isize, x: isize| {
-        sd[(
-            y.clamp(0, h as isize - 1) as usize,
-            x.clamp(0, w as isize - 1) as usize,
-        )]
-    };
+    let left: Vec<usize> = (0..w).map(|x| x.saturating_sub(radius)).collect();
+    let right: Vec<usize> = (0..w).map(|x| (x + radius).min(w - 1)).collect();
     let mut m = Array2::<f32>::zeros((h, w));
-    for ((y, x), v) in m.indexed_iter_mut() {
-        let (y, x) = (y as isize, x as isize);
-        let quiet = at(y - r, x - r)
-            .min(at(y - r, x + r))
-            .min(at(y + r, x - r))
-            .min(at(y + r, x + r));
-        *v = (quiet / REFERENCE_ACTIVITY).clamp(FLOOR, MAX_MASK);
+    for (y, mut out) in m.rows_mut().into_iter().enumerate() {
+        let (up, down) = (
+            sd.row(y.saturating_sub(radius)),
+            sd.row((y + radius).min(h - 1)),
+        );
+        for (x, v) in out.iter_mut().enumerate() {
+            let (l, r) = (left[x], right[x]);
+            let quiet = up[l].min(up[r]).min(down[l]).min(down[r]);
+            *v = (quiet / REFERENCE_ACTIVITY).clamp(FLOOR, MAX_MASK);
+        }
     }
     // Mostly flat artwork (logos, clip art) has little texture to hide a mark in: give its
     // texture more, up to MAX_GAIN times, while flat areas keep the floor. The square makes
