@@ -181,13 +181,7 @@ impl Detector {
     /// The folded whitened residual, or `None` when the image is too small to search.
     fn folded(&self, image: &ImageRef<'_>) -> Result<Option<Array2<f32>>> {
         let (w, h) = (image.width, image.height);
-        if w as u64 * h as u64 > self.config.max_pixels {
-            return Err(Error::TooLarge {
-                width: w,
-                height: h,
-                max_pixels: self.config.max_pixels,
-            });
-        }
+        crate::pixels::check_pixel_limit(w, h, self.config.max_pixels)?;
         if w.min(h) < crate::MIN_DETECT_SIDE {
             return Ok(None);
         }

@@ -135,13 +135,7 @@ impl Embedder {
                 min: crate::MIN_EMBED_SIDE,
             });
         }
-        if w as u64 * h as u64 > self.config.max_pixels {
-            return Err(Error::TooLarge {
-                width: w,
-                height: h,
-                max_pixels: self.config.max_pixels,
-            });
-        }
+        crate::pixels::check_pixel_limit(w, h, self.config.max_pixels)?;
         let y = luma(&image.as_ref());
         let mask = activity_mask(&y, MASK_RADIUS);
         drop(y);

@@ -41,6 +41,18 @@ fn check(len: usize, width: u32, height: u32, layout: PixelLayout) -> Result<()>
     }
 }
 
+/// Refuses a `width x height` image above `max_pixels` before anything is allocated for it.
+pub(crate) fn check_pixel_limit(width: u32, height: u32, max_pixels: u64) -> Result<()> {
+    if width as u64 * height as u64 > max_pixels {
+        return Err(Error::TooLarge {
+            width,
+            height,
+            max_pixels,
+        });
+    }
+    Ok(())
+}
+
 /// A read-only image.
 #[derive(Clone, Copy, Debug)]
 pub struct ImageRef<'a> {
