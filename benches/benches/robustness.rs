@@ -175,7 +175,7 @@ fn main() {
         "| attack | family | target | images | exact recovery | mean bit accuracy | false positives (unmarked) | median p (marked) | min p (unmarked) | result |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|");
-    let (mut met, mut total, mut met_scope, mut total_scope, mut fps) = (0, 0, 0, 0, 0);
+    let (mut met, mut total, mut fps) = (0, 0, 0);
     let mut failures = Vec::new();
     for a in &attacks {
         let rows: Vec<(&str, &Outcome)> = results
@@ -199,20 +199,15 @@ fn main() {
         let pass = exact + 1e-9 >= a.target && fp == 0 && errors == 0;
         total += 1;
         met += pass as usize;
-        if !a.geometric {
-            total_scope += 1;
-            met_scope += pass as usize;
-        }
         for (name, o) in &rows {
-            if !o.exact && !a.geometric {
-                failures.push(format!("{} on {name} (bits {:.2})", a.name, o.bit_accuracy));
+            if !o.exact {
+                failures.push(format!(
+                    "{} on {name} (bits {:.2}, p {:.1e})",
+                    a.name, o.bit_accuracy, o.p_marked
+                ));
             }
         }
-        let verdict = match (pass, a.geometric) {
-            (true, _) => "pass".to_string(),
-            (false, true) => "FAIL (geometric: needs sync, next issue)".to_string(),
-            (false, false) => "FAIL".to_string(),
-        };
+        let verdict = if pass { "pass" } else { "FAIL" }.to_string();
         println!(
             "| {} | {} | {:.0}% | {} | {:.0}% | {:.3} | {}/{} | {:.1e} | {:.2e} | {}{} |",
             a.name,
@@ -239,9 +234,7 @@ fn main() {
          after synchronisation (`Detector::verify`); 0.5 is chance.\n"
     );
     if !failures.is_empty() {
-        println!("Non-geometric misses: {}\n", failures.join(", "));
+        println!("Misses: {}\n", failures.join(", "));
     }
-    println!(
-        "targets met: {met}/{total} (non-geometric: {met_scope}/{total_scope}); false positives on unmarked images: {fps}"
-    );
+    println!("targets met: {met}/{total}; false positives on unmarked images: {fps}");
 }

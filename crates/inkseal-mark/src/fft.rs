@@ -1,4 +1,4 @@
-//! Square two-dimensional FFTs with plans made once.
+//! Two-dimensional FFTs (square or rectangular) with plans made once.
 
 use std::fmt;
 use std::sync::Arc;
@@ -6,68 +6,85 @@ use std::sync::Arc;
 use rustfft::num_complex::Complex32;
 use rustfft::{Fft, FftPlanner};
 
-/// An `n x n` complex FFT, forward and inverse (unnormalised), row-major data.
+/// An `h x w` complex FFT, forward and inverse (unnormalised), row-major data.
 #[derive(Clone)]
 pub(crate) struct Fft2 {
-    n: usize,
-    fwd: Arc<dyn Fft<f32>>,
-    inv: Arc<dyn Fft<f32>>,
+    h: usize,
+    w: usize,
+    row_fwd: Arc<dyn Fft<f32>>,
+    row_inv: Arc<dyn Fft<f32>>,
+    col_fwd: Arc<dyn Fft<f32>>,
+    col_inv: Arc<dyn Fft<f32>>,
     scratch: Vec<Complex32>,
     column: Vec<Complex32>,
 }
 
 impl fmt::Debug for Fft2 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Fft2({}x{})", self.n, self.n)
+        write!(f, "Fft2({}x{})", self.h, self.w)
     }
 }
 
 impl Fft2 {
+    /// An `n x n` transform.
     pub(crate) fn new(n: usize) -> Fft2 {
+        Fft2::rect(n, n)
+    }
+
+    /// An `h x w` transform (`h` rows of `w` samples).
+    pub(crate) fn rect(h: usize, w: usize) -> Fft2 {
         let mut planner = FftPlanner::new();
-        let fwd = planner.plan_fft_forward(n);
-        let inv = planner.plan_fft_inverse(n);
-        let scratch_len = fwd
-            .get_inplace_scratch_len()
-            .max(inv.get_inplace_scratch_len());
+        let row_fwd = planner.plan_fft_forward(w);
+        let row_inv = planner.plan_fft_inverse(w);
+        let col_fwd = planner.plan_fft_forward(h);
+        let col_inv = planner.plan_fft_inverse(h);
+        let scratch_len = [&row_fwd, &row_inv, &col_fwd, &col_inv]
+            .iter()
+            .map(|p| p.get_inplace_scratch_len())
+            .max()
+            .unwrap_or(0);
         Fft2 {
-            n,
-            fwd,
-            inv,
+            h,
+            w,
+            row_fwd,
+            row_inv,
+            col_fwd,
+            col_inv,
             scratch: vec![Complex32::new(0.0, 0.0); scratch_len],
-            column: vec![Complex32::new(0.0, 0.0); n],
+            column: vec![Complex32::new(0.0, 0.0); h],
         }
     }
 
+    /// Side of a square transform (its width).
     pub(crate) fn n(&self) -> usize {
-        self.n
+        self.w
     }
 
     /// Forward transform in place: `X[k] = sum_x x[x] e^{-2 pi i k.x / n}`.
     pub(crate) fn forward(&mut self, data: &mut [Complex32]) {
-        let plan = Arc::clone(&self.fwd);
-        self.run(plan.as_ref(), data);
+        let (row, col) = (Arc::clone(&self.row_fwd), Arc::clone(&self.col_fwd));
+        self.run(row.as_ref(), col.as_ref(), data);
     }
 
-    /// Inverse transform in place, without the `1/n^2` factor.
+    /// Inverse transform in place, without the `1/(h w)` factor.
     pub(crate) fn inverse(&mut self, data: &mut [Complex32]) {
-        let plan = Arc::clone(&self.inv);
-        self.run(plan.as_ref(), data);
+        let (row, col) = (Arc::clone(&self.row_inv), Arc::clone(&self.col_inv));
+        self.run(row.as_ref(), col.as_ref(), data);
     }
 
-    fn run(&mut self, plan: &dyn Fft<f32>, data: &mut [Complex32]) {
-        let n = self.n;
-        debug_assert_eq!(data.len(), n * n);
-        // Rows: rustfft transforms every consecutive chunk of length n.
-        plan.process_with_scratch(data, &mut self.scratch);
+    fn run(&mut self, row: &dyn Fft<f32>, col: &dyn Fft<f32>, data: &mut [Complex32]) {
+        let (h, w) = (self.h, self.w);
+        debug_assert_eq!(data.len(), h * w);
+        // Rows: rustfft transforms every consecutive chunk of length w.
+        row.process_with_scratch(data, &mut self.scratch);
         // Columns.
-        for c in 0..n {
-            for r in 0..n {
-                self.column[r] = data[r * n + c];
+        for c in 0..w {
+            for r in 0..h {
+                self.column[r] = data[r * w + c];
             }
-            plan.process_with_scratch(&mut self.column, &mut self.scratch);
-            for r in 0..n {
-                data[r * n + c] = self.column[r];
+            col.process_with_scratch(&mut self.column, &mut self.scratch);
+            for r in 0..h {
+                data[r * w + c] = self.column[r];
             }
         }
     }
@@ -99,6 +116,32 @@ mod tests {
         f.inverse(&mut y);
         for (a, b) in x.iter().zip(&y) {
             assert!((*a - *b / (n * n) as f32).norm() < 1e-4);
+        }
+    }
+
+    #[test]
+    fn rectangular_forward_matches_direct_dft() {
+        let (h, w) = (6, 10);
+        let x: Vec<Complex32> = (0..h * w)
+            .map(|i| Complex32::new(((i * 29) % 13) as f32 - 6.0, ((i * 7) % 5) as f32))
+            .collect();
+        let mut f = Fft2::rect(h, w);
+        let mut y = x.clone();
+        f.forward(&mut y);
+        for (ky, kx) in [(0, 0), (1, 3), (5, 9), (3, 7)] {
+            let mut acc = Complex32::new(0.0, 0.0);
+            for r in 0..h {
+                for c in 0..w {
+                    let turns = (ky * r) as f32 / h as f32 + (kx * c) as f32 / w as f32;
+                    acc += x[r * w + c]
+                        * Complex32::from_polar(1.0, -2.0 * std::f32::consts::PI * turns);
+                }
+            }
+            assert!((acc - y[ky * w + kx]).norm() < 1e-3, "bin ({ky},{kx})");
+        }
+        f.inverse(&mut y);
+        for (a, b) in x.iter().zip(&y) {
+            assert!((*a - *b / (h * w) as f32).norm() < 1e-4);
         }
     }
 }

@@ -38,9 +38,10 @@ mod mask;
 mod pixels;
 mod resample;
 mod stats;
+mod sync;
 mod tile;
 
-pub use detect::{DetectConfig, Detection, Detector, Verification};
+pub use detect::{Analysis, DetectConfig, Detection, Detector, Geometry, TileMap, Verification};
 pub use embed::{EmbedConfig, EmbedReport, Embedder};
 pub use error::{Error, Result};
 pub use key::{Key, WorkId};
