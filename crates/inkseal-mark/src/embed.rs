@@ -18,6 +18,11 @@ const NEAR_WHITE: f32 = 245.0;
 const NEAR_BLACK: f32 = 10.0;
 /// Largest tile value, in units of its RMS.
 const TILE_PEAK: f32 = 2.2;
+/// Images whose mark would leave them above this PSNR get a stronger mark, up to
+/// [`MAX_QUALITY_GAIN`] times (flat colour still moves by one level at most).
+const TARGET_PSNR_DB: f64 = 41.0;
+/// Largest such gain.
+const MAX_QUALITY_GAIN: f64 = 1.5;
 /// Window radius, in image pixels, of the activity measure behind the mask.
 const MASK_RADIUS: usize = 4;
 
@@ -70,6 +75,9 @@ pub struct EmbedReport {
     /// but loses it to JPEG quality 75 and below, WebP and blur: see
     /// [`EmbedReport::FRAGILE_EXTREME_SHARE`].
     pub extreme_share: f64,
+    /// How much the mark was raised because the image had quality to spare (1.0 to 1.5;
+    /// 1.0 for busy photographs).
+    pub quality_gain: f64,
 }
 
 impl EmbedReport {
@@ -160,24 +168,66 @@ impl Embedder {
             PixelLayout::Gray8 => 1,
             _ => 3,
         };
+        let tile_at = |row: usize, col: usize| {
+            let (y0, y1, fy) = ys[row];
+            let (x0, x1, fx) = xs[col];
+            (1.0 - fy) * ((1.0 - fx) * tile[(y0, x0)] + fx * tile[(y0, x1)])
+                + fy * ((1.0 - fx) * tile[(y1, x0)] + fx * tile[(y1, x1)])
+        };
+        // The change to one pixel, in gray levels, for mask value `m`.
+        let delta_of = |px: &[u8], m: f32, t: f32| {
+            // Move every colour channel by the same amount, within the room the pixel has,
+            // so hue and saturation never shift where a channel would clip.
+            let lo = px.iter().copied().min().unwrap_or(0) as f32;
+            let hi = px.iter().copied().max().unwrap_or(255) as f32;
+            // Near white and near black the mark can only go one way and shows as grey
+            // dots, so there it moves by one level at most.
+            let down = if lo >= NEAR_WHITE { 1.0 } else { lo };
+            let up = if hi <= NEAR_BLACK { 1.0 } else { 255.0 - hi };
+            (amp * m * t).clamp(-down, up).round()
+        };
+        // Images that take the mark with quality to spare (mostly flat artwork, smooth
+        // gradients) get more of it: estimate the PSNR from every second row, then raise the
+        // mark towards TARGET_PSNR_DB. Flat colour still moves by one level at most.
+        let row_len = w as usize * ch;
+        let flat = crate::mask::FLOOR + 0.01;
+        let (mut est_err, mut est_n) = (0f64, 0f64);
+        for row in (0..h as usize).step_by(2) {
+            let line = &image.data[row * row_len..(row + 1) * row_len];
+            for col in 0..w as usize {
+                let d = delta_of(
+                    &line[col * ch..col * ch + colour],
+                    mask[(row, col)],
+                    tile_at(row, col),
+                );
+                est_err += (d * d) as f64;
+                est_n += 1.0;
+            }
+        }
+        // Squared error allowed at the target PSNR; the error grows with the square of the
+        // gain (less in flat colour, which is capped).
+        let budget = est_n * 255.0 * 255.0 / 10f64.powf(TARGET_PSNR_DB / 10.0);
+        let gain = if est_err > 0.0 {
+            (budget / est_err).sqrt().clamp(1.0, MAX_QUALITY_GAIN) as f32
+        } else {
+            1.0
+        };
         let mut sq_err = 0f64;
         let mut extreme = 0u64;
-        for (row, &(y0, y1, fy)) in ys.iter().enumerate() {
-            let line = &mut image.data[row * w as usize * ch..(row + 1) * w as usize * ch];
-            for (col, &(x0, x1, fx)) in xs.iter().enumerate() {
-                let t = (1.0 - fy) * ((1.0 - fx) * tile[(y0, x0)] + fx * tile[(y0, x1)])
-                    + fy * ((1.0 - fx) * tile[(y1, x0)] + fx * tile[(y1, x1)]);
+        for row in 0..h as usize {
+            let line = &mut image.data[row * row_len..(row + 1) * row_len];
+            for col in 0..w as usize {
+                let m = mask[(row, col)];
                 let px = &mut line[col * ch..col * ch + colour];
-                // Move every colour channel by the same amount, within the room the pixel has,
-                // so hue and saturation never shift where a channel would clip.
                 let lo = px.iter().copied().min().unwrap_or(0) as f32;
                 let hi = px.iter().copied().max().unwrap_or(255) as f32;
-                // Near white and near black the mark can only go one way and shows as grey
-                // dots, so there it moves by one level at most.
-                let down = if lo >= NEAR_WHITE { 1.0 } else { lo };
-                let up = if hi <= NEAR_BLACK { 1.0 } else { 255.0 - hi };
                 extreme += u64::from(lo >= NEAR_WHITE || hi <= NEAR_BLACK);
-                let delta = (amp * mask[(row, col)] * t).clamp(-down, up).round();
+                let delta = delta_of(px, gain * m, tile_at(row, col));
+                let delta = if m <= flat {
+                    delta.clamp(-1.0, 1.0)
+                } else {
+                    delta
+                };
                 for v in px {
                     let new = (*v as f32 + delta).clamp(0.0, 255.0) as u8;
                     let d = new as f64 - *v as f64;
@@ -196,6 +246,7 @@ impl Embedder {
             psnr_db,
             period_px: TILE as f64 / s,
             extreme_share: extreme as f64 / (w as f64 * h as f64),
+            quality_gain: gain as f64,
         })
     }
 }

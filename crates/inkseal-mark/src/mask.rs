@@ -18,7 +18,7 @@ const MAX_GAIN: f32 = 5.0;
 const BOOSTED_MAX: f32 = 5.0;
 /// Mask on perfectly flat areas: 0.6 gray levels at the default strength, which rounds to at
 /// most one level (see `embed::TILE_PEAK`).
-const FLOOR: f32 = 0.25;
+pub(crate) const FLOOR: f32 = 0.25;
 
 /// A per-pixel amplitude factor from local activity: the standard deviation of luma in a
 /// window around the pixel (texture and edges hide the mark; flat colour fields do not),
