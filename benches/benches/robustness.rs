@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 
 use image::RgbImage;
-use inkseal_benches::attacks::{ALL, Attack};
+use inkseal_benches::attacks::{ALL, Attack, EXTRA};
 use inkseal_benches::quality::{psnr, ssim};
 use inkseal_benches::{env_list, testdata_images};
 use inkseal_mark::{
@@ -118,6 +118,7 @@ fn main() {
         .unwrap_or(1.0);
     let attacks: Vec<Attack> = ALL
         .iter()
+        .chain(EXTRA)
         .copied()
         .filter(|a| wanted.is_empty() || wanted.iter().any(|w| w == a.name))
         .collect();

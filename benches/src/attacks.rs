@@ -10,7 +10,9 @@
 
 use image::imageops::{self, FilterType};
 use image::{Rgb, RgbImage};
-use imageproc::geometric_transformations::{Border, Interpolation, rotate_about_center};
+use imageproc::geometric_transformations::{
+    Border, Interpolation, Projection, rotate_about_center, warp,
+};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
@@ -24,7 +26,7 @@ pub struct Attack {
     pub family: &'static str,
     /// Required share of images recovered exactly (1.0 or 0.9).
     pub target: f64,
-    /// Whether this issue's scope requires it (geometric attacks wait for synchronisation).
+    /// Whether it changes the image's geometry (crops, rotations, mirrors, aspect, shear).
     pub geometric: bool,
     kind: Kind,
 }
@@ -50,12 +52,22 @@ enum Kind {
     Gray,
     Social,
     Training(u32),
+    Aspect(f64),
+    Shear(f32),
+    RotateCrop(f32, f64),
 }
 
 const fn attack(name: &'static str, family: &'static str, target: f64, kind: Kind) -> Attack {
     let geometric = matches!(
         kind,
-        Kind::CentreCrop(_) | Kind::CropRight(_) | Kind::Rotate(_) | Kind::Rotate90 | Kind::FlipH
+        Kind::CentreCrop(_)
+            | Kind::CropRight(_)
+            | Kind::Rotate(_)
+            | Kind::Rotate90
+            | Kind::FlipH
+            | Kind::Aspect(_)
+            | Kind::Shear(_)
+            | Kind::RotateCrop(..)
     );
     Attack {
         name,
@@ -108,10 +120,25 @@ pub const ALL: &[Attack] = &[
     ),
 ];
 
+/// Geometric attacks beyond `attacks.md` that the synchronisation is built for (issue 3:
+/// aspect change up to 25%, shear from mild perspective, combinations). Same table format;
+/// the target is the goal, not a requirement of `attacks.md`.
+pub const EXTRA: &[Attack] = &[
+    attack("aspect1.25", "extra: aspect", 1.0, Kind::Aspect(1.25)),
+    attack("aspect0.8", "extra: aspect", 1.0, Kind::Aspect(0.8)),
+    attack("shear0.1", "extra: shear", 1.0, Kind::Shear(0.1)),
+    attack(
+        "rot30crop50",
+        "extra: rotation + crop",
+        1.0,
+        Kind::RotateCrop(30.0, 0.5),
+    ),
+];
+
 impl Attack {
     /// Looks an attack up by name.
     pub fn by_name(name: &str) -> Option<Attack> {
-        ALL.iter().copied().find(|a| a.name == name)
+        ALL.iter().chain(EXTRA).copied().find(|a| a.name == name)
     }
 
     /// Whether the attack applies to an image of this size (0.25× only for short side ≥ 1000).
@@ -164,6 +191,32 @@ impl Attack {
                     0.5
                 };
                 jpeg(&scale(img, s), 75)
+            }
+            Kind::Aspect(f) => {
+                let w = ((img.width() as f64 * f).round() as u32).max(1);
+                imageops::resize(img, w, img.height(), FilterType::Lanczos3)
+            }
+            Kind::Shear(k) => {
+                // x' = x + k (y - centre): a parallelogram on the same canvas, black outside.
+                let cy = img.height() as f32 / 2.0;
+                match Projection::from_matrix([1.0, k, -k * cy, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]) {
+                    Some(p) => warp(
+                        img,
+                        p,
+                        Interpolation::Bilinear,
+                        Border::Constant(Rgb([0, 0, 0])),
+                    ),
+                    None => img.clone(),
+                }
+            }
+            Kind::RotateCrop(deg, area) => {
+                let rotated = rotate_about_center(
+                    img,
+                    deg.to_radians(),
+                    Interpolation::Bilinear,
+                    Border::Constant(Rgb([0, 0, 0])),
+                );
+                centre_crop(&rotated, area.sqrt())
             }
             Kind::Training(side) => {
                 let short = img.width().min(img.height());

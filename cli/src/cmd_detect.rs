@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Result;
-use inkseal_mark::{DetectConfig, Detection, Detector, ImageRef};
+use inkseal_mark::{DetectConfig, Detection, Detector, Geometry, ImageRef, TileMap};
 use serde::Serialize;
 
 use crate::Outcome;
@@ -24,11 +24,67 @@ enum Record<'a> {
         key_id: &'a str,
         /// Why nothing was searched (for example a tiny image), if that is the case.
         note: Option<&'a str>,
+        /// How the image was transformed since marking; null unless detected.
+        geometry: Option<GeometryRecord>,
+        /// Where in the image the mark was found; null unless detected.
+        tile_map: Option<TileMapRecord>,
     },
     Error {
         path: String,
         error: String,
     },
+}
+
+/// [`Geometry`] as printed: rounded so the record stays short and stable.
+#[derive(Serialize)]
+struct GeometryRecord {
+    rotation_deg: f64,
+    scale: f64,
+    aspect: f64,
+    mirrored: bool,
+}
+
+impl From<&Geometry> for GeometryRecord {
+    fn from(g: &Geometry) -> Self {
+        GeometryRecord {
+            rotation_deg: round_rotation(g.rotation_deg, 2),
+            scale: round_to(g.scale, 3),
+            aspect: round_to(g.aspect, 3),
+            mirrored: g.mirrored,
+        }
+    }
+}
+
+/// [`TileMap`] as printed: one string per row of cells, `#` strong, `+` weak, `.` none.
+#[derive(Serialize)]
+struct TileMapRecord {
+    rows: usize,
+    cols: usize,
+    cell_px: f64,
+    grid: Vec<String>,
+}
+
+impl From<&TileMap> for TileMapRecord {
+    fn from(m: &TileMap) -> Self {
+        TileMapRecord {
+            rows: m.rows,
+            cols: m.cols,
+            cell_px: round_to(m.cell_px, 2),
+            grid: m.grid(),
+        }
+    }
+}
+
+/// An angle in (-180, 180] rounded to `decimals` places, still in (-180, 180].
+fn round_rotation(deg: f64, decimals: i32) -> f64 {
+    let r = round_to(deg, decimals);
+    if r <= -180.0 { r + 360.0 } else { r }
+}
+
+/// `x` rounded to `decimals` places, without a negative zero.
+fn round_to(x: f64, decimals: i32) -> f64 {
+    let f = 10f64.powi(decimals);
+    (x * f).round() / f + 0.0
 }
 
 /// Runs `inkseal detect`.
@@ -97,6 +153,8 @@ fn print_detection(
             sync_z: found.sync_z,
             key_id,
             note: found.note.as_deref(),
+            geometry: found.geometry.as_ref().map(GeometryRecord::from),
+            tile_map: found.tile_map.as_ref().map(TileMapRecord::from),
         };
         return output::json_line(out, &record);
     }
@@ -105,9 +163,72 @@ fn print_detection(
         Some(id) => writeln!(out, "{}: work_id {id} ({p})", path.display())?,
         None => writeln!(out, "{}: no mark ({p})", path.display())?,
     }
+    if let Some(geometry) = &found.geometry {
+        writeln!(
+            out,
+            "  {}",
+            describe_geometry(&GeometryRecord::from(geometry))
+        )?;
+    }
+    if let Some(map) = &found.tile_map {
+        for row in map.grid() {
+            writeln!(out, "    {row}")?;
+        }
+    }
     if let Some(note) = &found.note {
         out.flush()?;
         output::note(format!("{}: {note}", path.display()));
     }
     Ok(())
+}
+
+/// One line for people: `rotated -15.0°, scale 1.00, mirrored` (aspect only when not square).
+fn describe_geometry(g: &GeometryRecord) -> String {
+    let rotation = round_rotation(g.rotation_deg, 1);
+    let mut line = format!("rotated {rotation:.1}°, scale {:.2}", g.scale);
+    if (g.aspect - 1.0).abs() >= 0.02 {
+        line.push_str(&format!(", aspect {:.2}", g.aspect));
+    }
+    if g.mirrored {
+        line.push_str(", mirrored");
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounding_keeps_the_rotation_range_and_drops_negative_zero() {
+        assert_eq!(
+            serde_json::to_string(&round_to(-0.0001, 2)).ok(),
+            Some("0.0".into())
+        );
+        assert_eq!(round_to(1.23456, 3), 1.235);
+        assert_eq!(round_rotation(-89.996, 2), -90.0);
+        assert_eq!(round_rotation(-179.999, 2), 180.0);
+        assert_eq!(round_rotation(180.0, 2), 180.0);
+    }
+
+    #[test]
+    fn geometry_reads_as_one_line() {
+        let mut g = GeometryRecord {
+            rotation_deg: -15.04,
+            scale: 1.0,
+            aspect: 1.004,
+            mirrored: true,
+        };
+        assert_eq!(
+            describe_geometry(&g),
+            "rotated -15.0°, scale 1.00, mirrored"
+        );
+        g.mirrored = false;
+        g.aspect = 1.25;
+        g.rotation_deg = -179.97;
+        assert_eq!(
+            describe_geometry(&g),
+            "rotated 180.0°, scale 1.00, aspect 1.25"
+        );
+    }
 }

@@ -1,7 +1,11 @@
 //! `inkseal detect`: output lines, JSON records and grep-like exit codes.
 
 use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
+
+use image::{DynamicImage, RgbImage, imageops};
+use serde_json::Value;
 
 use crate::support::*;
 
@@ -28,8 +32,9 @@ fn exit_code_is_0_only_when_every_input_is_marked() -> TestResult {
     let out = inkseal().arg("detect").arg(&a).arg(&b).output()?;
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     let text = stdout_of(&out);
-    let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 2);
+    // One unindented line per input; geometry and map lines under it are indented.
+    let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with(' ')).collect();
+    assert_eq!(lines.len(), 2, "{text}");
     assert!(lines[0].starts_with(&format!("{}: work_id {id_a} (p = ", a.display())));
     assert!(lines[1].starts_with(&format!("{}: work_id {id_b} (p = ", b.display())));
 
@@ -39,7 +44,8 @@ fn exit_code_is_0_only_when_every_input_is_marked() -> TestResult {
         .arg(testdata("coffee.png"))
         .output()?;
     assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
-    assert_eq!(stdout_of(&out).lines().count(), 2);
+    let text = stdout_of(&out);
+    assert_eq!(text.lines().filter(|l| !l.starts_with(' ')).count(), 2);
     Ok(())
 }
 
@@ -78,6 +84,11 @@ fn json_records_have_the_documented_fields_and_types() -> TestResult {
     assert_eq!(records[0]["detected"], true);
     assert_eq!(records[0]["work_id"], "fedcba9876543210");
     assert!(records[0]["p_value"].as_f64().is_some_and(|p| p < 1e-6));
+    let g = &records[0]["geometry"];
+    assert!(g["rotation_deg"].is_f64() && g["scale"].is_f64() && g["aspect"].is_f64());
+    assert!(g["mirrored"].is_boolean());
+    assert_eq!(g.as_object().map(|o| o.len()), Some(4), "{g}");
+    assert_valid_map(&records[0]);
     assert_eq!(records[1]["detected"], false);
     assert!(records[1]["work_id"].is_null());
     assert!(
@@ -85,6 +96,239 @@ fn json_records_have_the_documented_fields_and_types() -> TestResult {
             .as_f64()
             .is_some_and(|p| p > 1e-6 && p <= 1.0)
     );
+    // The schema is the same either way: the fields are there, and null.
+    let unmarked = records[1].as_object().ok_or("record is an object")?;
+    for field in ["geometry", "tile_map"] {
+        assert!(unmarked.get(field).is_some_and(|v| v.is_null()), "{field}");
+    }
+    Ok(())
+}
+
+/// The work ID every geometry test embeds.
+const ID: &str = "0123456789abcdef";
+
+/// Marks the coffee photo with [`ID`], writes it to `dir/marked.png` and returns it decoded.
+fn marked_coffee(dir: &Path) -> RgbImage {
+    let marked = dir.join("marked.png");
+    assert_eq!(
+        embed_ok(&testdata("coffee.png"), &marked, &["--id", ID]),
+        ID
+    );
+    decode(&marked).to_rgb8()
+}
+
+/// Runs `inkseal detect --json` on `paths` and returns one record per path, in order.
+fn detect_json(paths: &[PathBuf]) -> Result<Vec<Value>, Box<dyn std::error::Error>> {
+    let out = inkseal().args(["detect", "--json"]).args(paths).output()?;
+    assert_ne!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    let records: Vec<Value> = stdout_of(&out)
+        .lines()
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()?;
+    assert_eq!(records.len(), paths.len());
+    for (r, path) in records.iter().zip(paths) {
+        assert_eq!(r["path"], path.to_string_lossy().as_ref());
+    }
+    Ok(records)
+}
+
+/// Asserts `record` found [`ID`] and returns its rotation, scale and mirror flag.
+fn geometry_of(record: &Value) -> (f64, f64, bool) {
+    assert_eq!(record["detected"], true, "{record}");
+    assert_eq!(record["work_id"], ID, "{record}");
+    let g = &record["geometry"];
+    let number = |field: &str| {
+        g[field]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{field} in {record}"))
+    };
+    let mirrored = g["mirrored"]
+        .as_bool()
+        .unwrap_or_else(|| panic!("mirrored in {record}"));
+    (number("rotation_deg"), number("scale"), mirrored)
+}
+
+/// Asserts the record's tile map is `rows` strings of `cols` chars from `#+.`, and
+/// returns the grid as characters.
+fn assert_valid_map(record: &Value) -> Vec<Vec<char>> {
+    let map = &record["tile_map"];
+    let rows = map["rows"].as_u64().unwrap_or_else(|| panic!("{record}")) as usize;
+    let cols = map["cols"].as_u64().unwrap_or_else(|| panic!("{record}")) as usize;
+    assert!(map["cell_px"].as_f64().is_some_and(|c| c > 0.0), "{record}");
+    let grid: Vec<Vec<char>> = map["grid"]
+        .as_array()
+        .unwrap_or_else(|| panic!("grid in {record}"))
+        .iter()
+        .map(|row| {
+            row.as_str()
+                .unwrap_or_else(|| panic!("{row}"))
+                .chars()
+                .collect()
+        })
+        .collect();
+    assert!(rows > 0 && cols > 0, "{record}");
+    assert_eq!(grid.len(), rows, "{record}");
+    for row in &grid {
+        assert_eq!(row.len(), cols, "{record}");
+        assert!(row.iter().all(|c| "#+.".contains(*c)), "{record}");
+    }
+    grid
+}
+
+/// Whether `a` is within `tolerance` of `b`.
+fn near(a: f64, b: f64, tolerance: f64) -> bool {
+    (a - b).abs() <= tolerance
+}
+
+/// Needs the watermark.
+#[test]
+fn geometry_reports_mirrors_and_quarter_turns() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let marked = marked_coffee(dir.path());
+    // `image` turns clockwise in `rotate90` and counter-clockwise in `rotate270`; the
+    // record counts counter-clockwise as positive.
+    let variants = [
+        ("original.png", marked.clone()),
+        ("flipped.png", imageops::flip_horizontal(&marked)),
+        ("cw.png", imageops::rotate90(&marked)),
+        ("ccw.png", imageops::rotate270(&marked)),
+    ];
+    let paths: Vec<PathBuf> = variants
+        .iter()
+        .map(|(name, img)| save(&DynamicImage::ImageRgb8(img.clone()), dir.path(), name))
+        .collect();
+    let records = detect_json(&paths)?;
+
+    let expected = [(0.0, false), (0.0, true), (-90.0, false), (90.0, false)];
+    for ((record, (rotation, mirrored)), (name, img)) in records.iter().zip(expected).zip(&variants)
+    {
+        let (r, scale, m) = geometry_of(record);
+        assert!(
+            near(r, rotation, 1.0),
+            "{name}: rotation {r}, want {rotation}"
+        );
+        assert!(near(scale, 1.0, 0.03), "{name}: scale {scale}");
+        assert_eq!(m, mirrored, "{name}");
+        // A cell of about one tile period: 4 across the short side, the map covering the image.
+        let grid = assert_valid_map(record);
+        let cell = record["tile_map"]["cell_px"].as_f64().unwrap_or(0.0);
+        assert!(near(cell, 100.0, 1.0), "{name}: cell {cell}");
+        assert_eq!(grid.len(), img.height().div_ceil(100) as usize, "{name}");
+        assert_eq!(grid[0].len(), img.width().div_ceil(100) as usize, "{name}");
+        // The whole image is marked, so nearly every cell is.
+        let cells = grid.len() * grid[0].len();
+        let strong = grid.iter().flatten().filter(|&&c| c == '#').count();
+        assert!(
+            strong * 10 >= cells * 9,
+            "{name}: {strong} of {cells} cells strong"
+        );
+    }
+    Ok(())
+}
+
+/// Needs the watermark.
+#[test]
+fn a_crop_reports_its_scale_and_maps_only_what_is_left() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let marked = marked_coffee(dir.path());
+    // The right 60%: 360x400, so the short side shrank from 400 to 360 and the tile, the
+    // same size in pixels, is 400 / 360 times as large relative to it.
+    let (w, h) = marked.dimensions();
+    let keep = w * 6 / 10;
+    let crop = imageops::crop_imm(&marked, w - keep, 0, keep, h).to_image();
+    let path = save(&DynamicImage::ImageRgb8(crop), dir.path(), "crop.png");
+    let record = &detect_json(&[path])?[0];
+    let (rotation, scale, mirrored) = geometry_of(record);
+    assert!(near(rotation, 0.0, 1.0), "rotation {rotation}");
+    assert!(near(scale, 400.0 / 360.0, 0.03), "scale {scale}");
+    assert!(!mirrored);
+    let grid = assert_valid_map(record);
+    let cell = record["tile_map"]["cell_px"].as_f64().unwrap_or(0.0);
+    assert!(near(cell, 90.0, 1.0), "cell {cell}");
+    assert_eq!((grid.len(), grid[0].len()), (5, 4), "{record}");
+    Ok(())
+}
+
+/// Needs the watermark.
+#[test]
+fn the_tile_map_shows_which_half_is_marked() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let marked = marked_coffee(dir.path());
+    let original = coffee().to_rgb8();
+    let half = marked.width() / 2;
+    // Keep the mark in one half and put the unmarked original back in the other; the
+    // marked half keeps its place, so the lattice is unchanged.
+    let mut paths = Vec::new();
+    for (name, keep_left) in [("left.png", true), ("right.png", false)] {
+        let mut img = marked.clone();
+        for (x, y, px) in img.enumerate_pixels_mut() {
+            if (x < half) != keep_left {
+                *px = *original.get_pixel(x, y);
+            }
+        }
+        paths.push(save(&DynamicImage::ImageRgb8(img), dir.path(), name));
+    }
+    let records = detect_json(&paths)?;
+    for (record, keep_left) in records.iter().zip([true, false]) {
+        geometry_of(record);
+        let grid = assert_valid_map(record);
+        let cols = grid[0].len();
+        assert_eq!(cols % 2, 0, "cells of 100 px split 600 px evenly: {record}");
+        let strong = |marked_side: bool| {
+            grid.iter()
+                .flat_map(|row| row.iter().enumerate())
+                .filter(|&(x, &c)| c == '#' && (x < cols / 2) == (marked_side == keep_left))
+                .count()
+        };
+        let cells = grid.len() * cols / 2;
+        let (on, off) = (strong(true), strong(false));
+        assert!(
+            on * 4 >= cells * 3 && off * 4 <= cells,
+            "keep_left {keep_left}: {on} strong cells in the marked half, {off} in the \
+             other, of {cells} each: {record}"
+        );
+    }
+    Ok(())
+}
+
+/// Needs the watermark.
+#[test]
+fn text_output_puts_geometry_and_map_under_a_detection() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let marked = marked_coffee(dir.path());
+    let flipped = save(
+        &DynamicImage::ImageRgb8(imageops::flip_horizontal(&marked)),
+        dir.path(),
+        "flipped.png",
+    );
+    let unmarked = testdata("coffee.png");
+    let out = inkseal()
+        .arg("detect")
+        .arg(&flipped)
+        .arg(&unmarked)
+        .output()?;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    let text = stdout_of(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    // The detection, its geometry, 4 rows of 6 cells, then the unmarked image alone.
+    assert_eq!(lines.len(), 7, "{text}");
+    assert!(lines[0].starts_with(&format!("{}: work_id {ID} (p = ", flipped.display())));
+    // "  rotated R°, scale S, mirrored"
+    let geometry = lines[1]
+        .strip_prefix("  rotated ")
+        .and_then(|rest| rest.strip_suffix(", mirrored"))
+        .and_then(|rest| rest.split_once("°, scale "))
+        .ok_or_else(|| format!("geometry line {:?}", lines[1]))?;
+    let (rotation, scale): (f64, f64) = (geometry.0.parse()?, geometry.1.parse()?);
+    assert!(near(rotation, 0.0, 1.0) && near(scale, 1.0, 0.03), "{text}");
+    // The grid rows, indented, are the ones the JSON record carries.
+    let record = &detect_json(std::slice::from_ref(&flipped))?[0];
+    let grid: Vec<String> = assert_valid_map(record)
+        .iter()
+        .map(|row| format!("    {}", row.iter().collect::<String>()))
+        .collect();
+    assert_eq!(lines[2..6], grid, "{text}");
+    assert!(lines[6].starts_with(&format!("{}: no mark (p = ", unmarked.display())));
     Ok(())
 }
 

@@ -8,11 +8,15 @@ use image::{ColorType, DynamicImage, ImageFormat};
 
 use crate::support::*;
 
-/// Detects with the public key and returns the single text line printed.
+/// Detects with the public key and returns the result line printed for the file (without
+/// the geometry and tile-map lines indented under it).
 fn detect_line(path: &Path) -> String {
     let out = inkseal().arg("detect").arg(path).output().expect("runs");
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
-    stdout_of(&out)
+    let text = stdout_of(&out);
+    let (first, details) = text.split_once('\n').unwrap_or((&text, ""));
+    assert!(details.lines().all(|l| l.starts_with("  ")), "{text}");
+    format!("{first}\n")
 }
 
 #[test]

@@ -261,6 +261,8 @@ struct Sync {
     hypothesis: usize,
     dihedral: usize,
     shift: (usize, usize),
+    /// Fraction of a cell to add to `shift`.
+    frac: (f32, f32),
     z: f64,
 }
 
@@ -360,6 +362,7 @@ impl Detector {
             hypothesis: 0,
             dihedral: 0,
             shift: (0, 0),
+            frac: (0.0, 0.0),
             z: f64::NEG_INFINITY,
         };
         for (h, spectrum) in spectra.iter().enumerate() {
@@ -383,6 +386,7 @@ impl Detector {
                         hypothesis: h,
                         dihedral: d,
                         shift: (at % n, at / n),
+                        frac: (0.0, 0.0),
                         z,
                     };
                 }
@@ -393,11 +397,38 @@ impl Detector {
             best.z = 0.0;
         }
         let spectrum = &spectra[best.hypothesis];
-        let (sx, sy) = best.shift;
+        // The shift to a fraction of a cell, where the pilot agrees best on a grid of
+        // quarter cells around the peak (an image cropped at any offset moves the mark by a
+        // fraction of a cell, which would turn the phase of the high carriers).
+        let (ix, iy) = best.shift;
+        let pilot_at = |fx: f32, fy: f32| -> f32 {
+            self.layout
+                .pilot
+                .iter()
+                .map(|c| {
+                    (unit(spectrum[bin_of(moved(best.dihedral, c.fx, c.fy))])
+                        * c.phase.conj()
+                        * c.phasor_at(ix as f32 + fx, iy as f32 + fy))
+                    .re
+                })
+                .sum()
+        };
+        let mut top = (pilot_at(0.0, 0.0), 0.0, 0.0);
+        for j in -2..=2 {
+            for i in -2..=2 {
+                let (fx, fy) = (0.25 * i as f32, 0.25 * j as f32);
+                let v = pilot_at(fx, fy);
+                if v > top.0 {
+                    top = (v, fx, fy);
+                }
+            }
+        }
+        best.frac = (top.1, top.2);
+        let (sx, sy) = (ix as f32 + best.frac.0, iy as f32 + best.frac.1);
         let at = |c: &crate::tile::Carrier| {
             unit(spectrum[bin_of(moved(best.dihedral, c.fx, c.fy))])
                 * c.phase.conj()
-                * c.shift_phasor(sx, sy)
+                * c.phasor_at(sx, sy)
         };
 
         // How well the mark survived, by frequency: the pilot's agreement at the best shift,
@@ -480,7 +511,12 @@ impl Detector {
                 };
                 let v = mark[c.bin(n)];
                 if v != Complex32::new(0.0, 0.0) {
-                    let shifted = v * c.shift_phasor(sync.shift.0, sync.shift.1).conj();
+                    let shifted = v * c
+                        .phasor_at(
+                            sync.shift.0 as f32 + sync.frac.0,
+                            sync.shift.1 as f32 + sync.frac.1,
+                        )
+                        .conj();
                     self.surface[bin_of(moved(sync.dihedral, fx, fy))] = shifted;
                 }
             }

@@ -11,6 +11,8 @@
 //! mirror) is left to the 8 dihedral candidates of the pilot correlation, and translation to
 //! its cyclic shifts.
 
+use std::f64::consts::SQRT_2;
+
 use ndarray::Array2;
 use rustfft::num_complex::Complex32;
 
@@ -260,9 +262,10 @@ impl Acf {
     /// [`Acf::score`] over the points `n1 a + n2 b` with `|n1|, |n2| <= reach`.
     fn score_within(&self, a: [f64; 2], b: [f64; 2], reach: i32) -> f64 {
         let (mut sum, mut n) = (0f64, 0usize);
+        // The autocorrelation is symmetric: one of each pair of points +-p.
         for n1 in -reach..=reach {
-            for n2 in -reach..=reach {
-                if n1 == 0 && n2 == 0 {
+            for n2 in 0..=reach {
+                if n2 == 0 && n1 <= 0 {
                     continue;
                 }
                 let (x, y) = (
@@ -358,25 +361,46 @@ impl Acf {
 
     /// Square lattices (rotation and scale only, as cropping, rotating and resizing make)
     /// scored on a grid of angles and periods, the best few as period pairs. This finds the
-    /// lattice even when few of its points stand out as peaks on their own.
+    /// lattice even when few of its points stand out as peaks on their own. Coarse to fine:
+    /// the nearest points on a grid that moves them by about a pixel, then a finer grid
+    /// around the best, scored further out.
     fn square_lattices(&self) -> Vec<([f64; 2], [f64; 2])> {
-        let mut best: Vec<(f64, f64, f64)> = Vec::new();
+        let mut coarse: Vec<(f64, f64, f64)> = Vec::new();
         let mut period = MIN_PERIOD;
         while period <= MAX_PERIOD {
-            // Angle steps that move the farthest scored point (2 periods out) by under a pixel.
-            let step = (0.6 / (2.0 * period)).to_degrees().max(0.1);
+            // Angle steps that move the farthest scored point (the diagonal) by a pixel.
+            let step = (1.0 / (SQRT_2 * period)).to_degrees();
             let mut angle = 0.0;
             while angle < 90.0 {
                 let (a, b) = square(period, angle);
-                let score = self.score_within(a, b, 2);
-                best.push((score, period, angle));
+                coarse.push((self.score_within(a, b, 1), period, angle));
                 angle += step;
             }
-            period += 0.6;
+            period += 1.0;
         }
-        best.sort_by(|x, y| y.0.total_cmp(&x.0));
-        best.truncate(8);
-        best.into_iter().map(|(_, p, a)| square(p, a)).collect()
+        coarse.sort_by(|x, y| y.0.total_cmp(&x.0));
+        coarse.truncate(16);
+        let mut fine: Vec<(f64, f64, f64)> = coarse
+            .into_iter()
+            .map(|(_, period, angle)| {
+                let step = (1.0 / (SQRT_2 * period)).to_degrees();
+                let mut best = (f64::NEG_INFINITY, period, angle);
+                for i in -4..=4 {
+                    for j in -4..=4 {
+                        let (p, t) = (period + 0.25 * i as f64, angle + 0.25 * step * j as f64);
+                        let (a, b) = square(p, t);
+                        let score = self.score_within(a, b, 2);
+                        if score > best.0 {
+                            best = (score, p, t);
+                        }
+                    }
+                }
+                best
+            })
+            .collect();
+        fine.sort_by(|x, y| y.0.total_cmp(&x.0));
+        fine.truncate(8);
+        fine.into_iter().map(|(_, p, a)| square(p, a)).collect()
     }
 
     /// Lattices proposed by pairs of peaks, best first, refined.
@@ -418,37 +442,13 @@ impl Acf {
             }
         }
         scored.sort_by(|x, y| y.0.total_cmp(&x.0));
-        if std::env::var_os("INKSEAL_DEBUG_SYNC").is_some() {
-            eprintln!(
-                "acf {}x{} peaks {:?}",
-                self.h,
-                self.w,
-                &peaks[..peaks.len().min(12)]
-            );
-            if let Ok(p) = std::env::var("INKSEAL_DEBUG_PERIOD") {
-                let p: f64 = p.parse().unwrap_or(64.0);
-                let (a, b) = square(p, 0.0);
-                eprintln!("  true-ish square {p}: score {:.2}", self.score(a, b));
-                for (x, y) in [(p, 0.0), (0.0, p), (p, p), (p, -p)] {
-                    let i = self.index(x.round() as i64, y.round() as i64);
-                    eprintln!("   at ({x},{y}) z {:.2} z3 {:.2}", self.z[i], self.z3[i]);
-                }
-            }
-            for s in scored.iter().take(6) {
-                let (a, b) = self.refine(s.1, s.2);
-                eprintln!(
-                    "  score {:.2} a {:?} b {:?} -> {:?} {:?}",
-                    s.0, s.1, s.2, a, b
-                );
-            }
-        }
         let mut out: Vec<Lattice> = Vec::new();
         for (_, a, b) in scored.into_iter().take(12) {
             let (a, b) = self.refine(a, b);
-            if let Some(l) = Lattice::from_periods(a, b) {
-                if !out.iter().any(|o| o.same_points(&l, 0.01)) {
-                    out.push(l);
-                }
+            if let Some(l) = Lattice::from_periods(a, b)
+                && !out.iter().any(|o| o.same_points(&l, 0.01))
+            {
+                out.push(l);
             }
             if out.len() == HYPOTHESES {
                 break;

@@ -52,12 +52,11 @@ impl Carrier {
         wrap(-self.fy) * n + wrap(-self.fx)
     }
 
-    /// `e^{2 pi i k.s / TILE}`: the phase this frequency gains when the mark moves by `s`.
-    pub(crate) fn shift_phasor(&self, sx: usize, sy: usize) -> Complex32 {
-        let turns = (self.fx as i64 * sx as i64 + self.fy as i64 * sy as i64)
-            .rem_euclid(TILE as i64) as f32
-            / TILE as f32;
-        Complex32::from_polar(1.0, 2.0 * PI * turns)
+    /// `e^{2 pi i k.s / TILE}`: the phase this frequency gains when the mark moves by `s`
+    /// cells (fractions allowed).
+    pub(crate) fn phasor_at(&self, sx: f32, sy: f32) -> Complex32 {
+        let turns = (self.fx as f32 * sx + self.fy as f32 * sy) / TILE as f32;
+        Complex32::from_polar(1.0, 2.0 * PI * turns.rem_euclid(1.0))
     }
 }
 
