@@ -4,7 +4,9 @@
 //! `cargo bench -p inkseal-benches --bench speed`
 //! Options (environment): INKSEAL_BENCH_IMAGES=a.png,b.jpg  INKSEAL_BENCH_RUNS=5 (timed runs per
 //! figure, after one warm-up; the median is reported). Engines are built once and reused, as a
-//! pipeline would; one thread.
+//! pipeline would; one thread. A second table times the detection of each image resized to
+//! one megapixel, split into the key-independent analysis (whitening, the geometric search,
+//! folding) and the keyed search (8 rotations and mirrors x 4,096 shifts per lattice).
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -12,7 +14,8 @@ use std::time::Instant;
 use image::RgbImage;
 use inkseal_benches::{env_list, testdata_images};
 use inkseal_mark::{
-    DetectConfig, Detector, EmbedConfig, Embedder, ImageMut, ImageRef, Key, PixelLayout, WorkId,
+    Analysis, DetectConfig, Detector, EmbedConfig, Embedder, ImageMut, ImageRef, Key, PixelLayout,
+    WorkId,
 };
 
 /// The baseline's JPEG quality.
@@ -109,6 +112,59 @@ fn measure(
     })
 }
 
+struct OneMp {
+    name: String,
+    size: (u32, u32),
+    decode: f64,
+    detect: f64,
+    analysis: f64,
+    keyed: f64,
+}
+
+/// Detection of `img` resized to one megapixel, against decoding that image.
+fn one_megapixel(
+    name: &str,
+    img: &RgbImage,
+    runs: usize,
+    embedder: &mut Embedder,
+    detector: &mut Detector,
+) -> Result<OneMp, String> {
+    let f = (1e6 / (img.width() as f64 * img.height() as f64)).sqrt();
+    let (w, h) = (
+        (img.width() as f64 * f).round() as u32,
+        (img.height() as f64 * f).round() as u32,
+    );
+    let mut marked = image::imageops::resize(img, w, h, image::imageops::FilterType::Triangle);
+    let id = WorkId(0x0123_4567_89ab_cdef);
+    ImageMut::new(&mut marked, w, h, PixelLayout::Rgb8)
+        .and_then(|m| embedder.embed(m, id))
+        .map_err(|e| format!("embed: {e}"))?;
+    let jpeg = encode_jpeg(&marked, BASELINE_QUALITY)?;
+    let decode = median_ms(runs, || (), |()| image::load_from_memory(&jpeg).is_ok());
+    let view =
+        ImageRef::new(marked.as_raw(), w, h, PixelLayout::Rgb8).map_err(|e| e.to_string())?;
+    if detector.detect(view).map_err(|e| e.to_string())?.work_id != Some(id) {
+        eprintln!("warning: {name} at 1 MP: the timed detection did not recover the ID");
+    }
+    let detect = median_ms(runs, || (), |()| detector.detect(view).is_ok());
+    let config = DetectConfig::default();
+    let analysis = median_ms(runs, || (), |()| Analysis::new(view, &config).is_ok());
+    let prepared = Analysis::new(view, &config).map_err(|e| e.to_string())?;
+    let keyed = median_ms(
+        runs,
+        || (),
+        |()| detector.detect_analysis(&prepared).detected,
+    );
+    Ok(OneMp {
+        name: name.to_string(),
+        size: (w, h),
+        decode,
+        detect,
+        analysis,
+        keyed,
+    })
+}
+
 fn main() {
     let only = env_list("INKSEAL_BENCH_IMAGES");
     let runs: usize = std::env::var("INKSEAL_BENCH_RUNS")
@@ -173,6 +229,15 @@ fn main() {
         mean(|r| r.embed / r.decode),
         mean(|r| r.detect / r.decode)
     );
+    let mut one = Vec::new();
+    for (name, img) in testdata_images(&only) {
+        match one_megapixel(&name, &img, runs, &mut embedder, &mut detector) {
+            Ok(row) => one.push(row),
+            Err(e) => eprintln!("error: {name} at 1 MP: {e}"),
+        }
+    }
+    print_one_megapixel(&one);
+
     // Throughput over the whole set: images per second at the measured per-image times.
     let total = |f: fn(&Row) -> f64| rows.iter().map(|r| f(r) * r.megapixels).sum::<f64>();
     println!(
@@ -182,5 +247,42 @@ fn main() {
         n * 1e3 / total(|r| r.decode),
         n * 1e3 / total(|r| r.embed),
         n * 1e3 / total(|r| r.detect)
+    );
+}
+
+fn print_one_megapixel(rows: &[OneMp]) {
+    if rows.is_empty() {
+        return;
+    }
+    println!("## One megapixel, full search\n");
+    println!(
+        "Each image resized to 1 MP and marked; detection includes the whole geometric search. \
+         analysis = whitening, lattice search and folds (independent of the key); keyed = the \
+         pilot search and decoding.\n"
+    );
+    println!("| image | size | decode ms | detect ms | analysis ms | keyed ms | detect/decode |");
+    println!("|---|---|---|---|---|---|---|");
+    for r in rows {
+        println!(
+            "| {} | {}x{} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1}× |",
+            r.name,
+            r.size.0,
+            r.size.1,
+            r.decode,
+            r.detect,
+            r.analysis,
+            r.keyed,
+            r.detect / r.decode
+        );
+    }
+    let n = rows.len() as f64;
+    let mean = |f: fn(&OneMp) -> f64| rows.iter().map(f).sum::<f64>() / n;
+    println!(
+        "| **mean** | | **{:.2}** | **{:.2}** | **{:.2}** | **{:.2}** | **{:.1}×** |\n",
+        mean(|r| r.decode),
+        mean(|r| r.detect),
+        mean(|r| r.analysis),
+        mean(|r| r.keyed),
+        mean(|r| r.detect / r.decode)
     );
 }
