@@ -4,7 +4,7 @@
 pub mod attacks;
 pub mod quality;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use image::RgbImage;
 
@@ -20,12 +20,17 @@ pub fn env_list(var: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The workspace root (cargo runs benchmarks in the package folder, so relative folders given
+/// in the environment are taken from here).
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
 /// The workspace's `testdata/` folder, or the folder named by `INKSEAL_BENCH_DIR` (to run the
 /// benchmarks on a held-out image set).
-/// A relative `INKSEAL_BENCH_DIR` is taken from the workspace root (cargo runs benchmarks in
-/// the package folder).
+/// A relative `INKSEAL_BENCH_DIR` is taken from the workspace root.
 pub fn testdata_dir() -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = workspace_root();
     match std::env::var_os("INKSEAL_BENCH_DIR") {
         Some(dir) => root.join(dir),
         None => root.join("testdata"),
@@ -35,7 +40,13 @@ pub fn testdata_dir() -> PathBuf {
 /// Every PNG and JPEG in `testdata/`, sorted by file name, as RGB. `only` restricts to the
 /// named files (by file name) when not empty.
 pub fn testdata_images(only: &[String]) -> Vec<(String, RgbImage)> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(testdata_dir())
+    images_in(&testdata_dir(), only)
+}
+
+/// Every PNG and JPEG in `dir` (not its subfolders), sorted by file name, as RGB. `only`
+/// restricts to the named files (by file name) when not empty.
+pub fn images_in(dir: &Path, only: &[String]) -> Vec<(String, RgbImage)> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
         .unwrap_or_default();
     paths.sort();

@@ -11,7 +11,7 @@ use inkseal_mark::{
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-const ID: WorkId = WorkId(0x5eed_0f_a11_c0ffee);
+const ID: WorkId = WorkId(0x5eed_0fa1_1c0f_fee0);
 
 fn load(name: &str) -> Result<image::RgbImage, Box<dyn std::error::Error>> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
