@@ -1,0 +1,1 @@
+//! Content Credentials for inkseal (being built: issue 4).

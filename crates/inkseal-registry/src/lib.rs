@@ -1,0 +1,1 @@
+//! The inkseal work registry (being built: issue 4).
