@@ -35,6 +35,7 @@ mod error;
 mod fft;
 mod key;
 mod mask;
+mod phash;
 mod pixels;
 mod resample;
 mod stats;
@@ -45,6 +46,7 @@ pub use detect::{Analysis, DetectConfig, Detection, Detector, Geometry, TileMap,
 pub use embed::{EmbedConfig, EmbedReport, Embedder};
 pub use error::{Error, Result};
 pub use key::{Key, WorkId};
+pub use phash::{hash_distance, perceptual_hash};
 pub use pixels::{ImageMut, ImageRef, PixelLayout};
 
 /// The smallest short side, in pixels, that [`Embedder`] accepts.

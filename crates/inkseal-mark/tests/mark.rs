@@ -332,3 +332,50 @@ fn mostly_white_images_are_reported_fragile_and_photos_are_not() -> TestResult {
     }
     Ok(())
 }
+
+#[test]
+fn perceptual_hash_matches_a_recompressed_resized_copy_and_not_other_pictures() -> TestResult {
+    use inkseal_mark::{hash_distance, perceptual_hash};
+    let images = testdata();
+    let hash = |img: &image::RgbImage| -> inkseal_mark::Result<u64> {
+        Ok(perceptual_hash(ImageRef::new(
+            img.as_raw(),
+            img.width(),
+            img.height(),
+            PixelLayout::Rgb8,
+        )?))
+    };
+    let hashes: Vec<u64> = images
+        .iter()
+        .map(|(_, img)| hash(img))
+        .collect::<Result<_, _>>()?;
+    for ((name, img), &h) in images.iter().zip(&hashes) {
+        // Half size, then JPEG 75.
+        let half = image::imageops::resize(
+            img,
+            img.width() / 2,
+            img.height() / 2,
+            image::imageops::FilterType::Triangle,
+        );
+        let mut jpeg = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 75).encode_image(&half)?;
+        let copy = image::load_from_memory(&jpeg)?.to_rgb8();
+        let d = hash_distance(h, hash(&copy)?);
+        assert!(
+            d <= 6,
+            "{name}: a recompressed half-size copy is {d} bits away"
+        );
+    }
+    for (i, a) in hashes.iter().enumerate() {
+        for (j, b) in hashes.iter().enumerate().skip(i + 1) {
+            let d = hash_distance(*a, *b);
+            assert!(
+                d >= 12,
+                "{} and {} are only {d} bits apart",
+                images[i].0,
+                images[j].0
+            );
+        }
+    }
+    Ok(())
+}
