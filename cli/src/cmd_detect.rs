@@ -37,7 +37,7 @@ enum Record<'a> {
 
 /// [`Geometry`] as printed: rounded so the record stays short and stable.
 #[derive(Serialize)]
-struct GeometryRecord {
+pub struct GeometryRecord {
     rotation_deg: f64,
     scale: f64,
     aspect: f64,

@@ -1,21 +1,27 @@
-//! The `inkseal` command line: mark images with a work ID and find the marks again.
+//! The `inkseal` command line: mark works (watermark, Content Credentials, registry), find the
+//! marks again and verify credentials.
 //!
 //! The binary is thin: `opts` parses the command line, one `cmd_*` module runs each
 //! subcommand, `io` reads and writes image files and `output` prints results.
 
+mod cmd_credentials;
 mod cmd_detect;
 mod cmd_embed;
 mod cmd_key;
+mod cmd_mark;
+mod cmd_verify;
+mod cmd_works;
 mod fsutil;
 mod io;
 mod opts;
 mod output;
+mod store;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::opts::{Command, KeyCommand, Opts};
+use crate::opts::{Command, CredentialsCommand, KeyCommand, Opts};
 
 /// How a command ended, mapped to exit codes as grep does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,6 +51,10 @@ fn main() -> ExitCode {
         Command::Embed(o) => cmd_embed::run(&o),
         Command::Detect(o) => cmd_detect::run(&o),
         Command::Key(KeyCommand::New(o)) => cmd_key::run_new(&o),
+        Command::Mark(o) => cmd_mark::run(&o),
+        Command::Verify(o) => cmd_verify::run(&o),
+        Command::Works(c) => cmd_works::run(&c),
+        Command::Credentials(CredentialsCommand::New(o)) => cmd_credentials::run_new(&o),
     };
     match result {
         Ok(outcome) => outcome.into(),

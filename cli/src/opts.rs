@@ -34,6 +34,44 @@ const KEY_EXAMPLES: &str = "\
 Example:
   inkseal key new -o studio.key";
 
+const MARK_EXAMPLES: &str = "\
+Examples:
+  inkseal mark painting.png -o painting.marked.png --title \"Harbour at dusk\" --artist \"A. Painter\"
+  inkseal mark photo.jpg -o photo.marked.jpg --title Dunes --artist \"A. Painter\" \\
+      --license https://creativecommons.org/licenses/by-nc/4.0/ --json
+
+One step: a new work ID from the registry, the invisible watermark, a signed C2PA manifest
+(creator, title, licence, AI-training terms: not allowed unless --allow-training, and a soft
+binding naming the watermark) embedded in OUT, and a row in the registry. If any step fails,
+nothing is left behind: no output file and no registry row. The first mark with no signing
+credentials creates a local CA and signer (see `inkseal credentials new`).";
+
+const VERIFY_EXAMPLES: &str = "\
+Examples:
+  inkseal verify painting.marked.png
+  inkseal verify --trust studio-ca.pem --json downloads/*.jpg
+
+For each file: the Content Credentials (Trusted, Valid or Invalid, with the C2PA status codes),
+the watermark, and whether the two name the same work. When the credentials were stripped,
+the watermark's work ID is looked up in the registry and the stored manifest is shown as
+recovered. Exit status: 0 when every file's credentials verified (or were recovered), 1 when
+some file has none or they are invalid, 2 on an error.";
+
+const WORKS_EXAMPLES: &str = "\
+Examples:
+  inkseal works list
+  inkseal works show 0123456789abcdef
+  inkseal works export -o works.json
+  inkseal works import works.json";
+
+const CREDENTIALS_EXAMPLES: &str = "\
+Example:
+  inkseal credentials new --name \"A. Painter\"
+
+Writes ca.pem, signer.pem and signer.key (mode 0600) to the credentials folder (default: in
+the user's data directory). Such a local CA is trusted by nobody else until a recognised CA
+issues your certificate: others see your manifests as Valid, not Trusted.";
+
 /// Invisible watermarks that carry a 64-bit work ID.
 #[derive(Debug, Parser)]
 #[command(name = "inkseal", version, after_help = EXAMPLES)]
@@ -53,6 +91,180 @@ pub enum Command {
     /// Manage private watermark keys.
     #[command(subcommand, after_help = KEY_EXAMPLES)]
     Key(KeyCommand),
+    /// Mark a work in one step: watermark, signed Content Credentials, registry row.
+    #[command(after_help = MARK_EXAMPLES)]
+    Mark(MarkOpts),
+    /// Check Content Credentials and watermarks, recovering stripped credentials.
+    #[command(after_help = VERIFY_EXAMPLES)]
+    Verify(VerifyOpts),
+    /// List, show, export and import the works in the registry.
+    #[command(subcommand, after_help = WORKS_EXAMPLES)]
+    Works(WorksCommand),
+    /// Manage the certificates that sign Content Credentials.
+    #[command(subcommand, after_help = CREDENTIALS_EXAMPLES)]
+    Credentials(CredentialsCommand),
+}
+
+/// Where the registry and the signing credentials live.
+#[derive(Debug, Args)]
+pub struct StoreOpts {
+    /// The registry file. Default: registry.sqlite in the user's data directory.
+    #[arg(long, value_name = "PATH")]
+    pub registry: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct MarkOpts {
+    /// The image to mark (PNG, JPEG, WebP or TIFF). It is never modified.
+    #[arg(value_name = "IN")]
+    pub input: PathBuf,
+
+    /// Where to write the marked, signed image; same format as IN.
+    #[arg(short, long, value_name = "OUT")]
+    pub output: PathBuf,
+
+    /// Title of the work.
+    #[arg(long)]
+    pub title: String,
+
+    /// The artist, as the credentials name the creator.
+    #[arg(long)]
+    pub artist: String,
+
+    /// Licence of the work, a URL (for example a Creative Commons licence).
+    #[arg(long, value_name = "URL")]
+    pub license: Option<String>,
+
+    /// Allow AI training, generative training, data mining and inference (default: not
+    /// allowed).
+    #[arg(long)]
+    pub allow_training: bool,
+
+    /// A private watermark key file. Default: the public key, so anyone can read the work ID.
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+
+    /// Signing certificate chain (PEM, signer first). Default: the local credentials.
+    #[arg(long, value_name = "PEM", requires = "signing_key")]
+    pub cert: Option<PathBuf>,
+
+    /// Private key of --cert (PEM).
+    #[arg(long = "signing-key", value_name = "PEM", requires = "cert")]
+    pub signing_key: Option<PathBuf>,
+
+    /// Folder of the local credentials. Default: credentials/ in the user's data directory.
+    #[arg(long, value_name = "DIR")]
+    pub credentials: Option<PathBuf>,
+
+    /// Mark strength in (0, 8]; higher is more robust and more visible.
+    #[arg(long, value_name = "X", default_value_t = 1.0)]
+    pub strength: f32,
+
+    #[command(flatten)]
+    pub store: StoreOpts,
+
+    /// Print one JSON object instead of the bare work ID.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyOpts {
+    /// Files to check.
+    #[arg(value_name = "FILE", required = true)]
+    pub inputs: Vec<PathBuf>,
+
+    /// A CA certificate (PEM) to trust. Default: the local credentials' CA, if any.
+    #[arg(long, value_name = "CA.pem")]
+    pub trust: Option<PathBuf>,
+
+    /// The private key the watermarks were made with. Default: the public key.
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+
+    /// Folder of the local credentials. Default: credentials/ in the user's data directory.
+    #[arg(long, value_name = "DIR")]
+    pub credentials: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub store: StoreOpts,
+
+    /// Print one JSON object per file (JSON Lines).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorksCommand {
+    /// Every work in the registry, oldest first (JSON Lines with --json).
+    List(WorksListOpts),
+    /// One work, with its stored manifest.
+    Show(WorksShowOpts),
+    /// The whole registry as one JSON document.
+    Export(WorksExportOpts),
+    /// Works from a JSON document made by `export`.
+    Import(WorksImportOpts),
+}
+
+#[derive(Debug, Args)]
+pub struct WorksListOpts {
+    #[command(flatten)]
+    pub store: StoreOpts,
+    /// Print one JSON object per work (JSON Lines).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WorksShowOpts {
+    /// The work ID, 16 hex digits.
+    #[arg(value_name = "ID", value_parser = parse_work_id)]
+    pub id: WorkId,
+    #[command(flatten)]
+    pub store: StoreOpts,
+}
+
+#[derive(Debug, Args)]
+pub struct WorksExportOpts {
+    /// Write here (atomically) instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreOpts,
+}
+
+#[derive(Debug, Args)]
+pub struct WorksImportOpts {
+    /// A document from `inkseal works export`.
+    #[arg(value_name = "FILE")]
+    pub input: PathBuf,
+    #[command(flatten)]
+    pub store: StoreOpts,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CredentialsCommand {
+    /// Create a local CA and a signing certificate for Content Credentials.
+    New(CredentialsNewOpts),
+}
+
+#[derive(Debug, Args)]
+pub struct CredentialsNewOpts {
+    /// Name on the certificates (usually the artist's).
+    #[arg(long, default_value = "inkseal artist")]
+    pub name: String,
+
+    /// Folder to write to. Default: credentials/ in the user's data directory.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// Replace existing credentials in that folder.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
