@@ -111,6 +111,10 @@ pub struct StoreOpts {
     /// The registry file. Default: registry.sqlite in the user's data directory.
     #[arg(long, value_name = "PATH")]
     pub registry: Option<PathBuf>,
+
+    /// How long to wait, in seconds, while another process holds the registry.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = parse_seconds)]
+    pub lock_timeout: f64,
 }
 
 #[derive(Debug, Args)]
@@ -329,6 +333,13 @@ pub struct KeyNewOpts {
     /// Print one JSON object instead of the bare key ID.
     #[arg(long)]
     pub json: bool,
+}
+
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.0..=3600.0).contains(&v) => Ok(v),
+        _ => Err("expected a number of seconds between 0 and 3600".to_string()),
+    }
 }
 
 fn parse_work_id(s: &str) -> Result<WorkId, String> {

@@ -21,8 +21,10 @@ pub fn registry_path(store: &StoreOpts) -> Result<PathBuf> {
 /// `mark` left behind.
 pub fn open_registry(store: &StoreOpts) -> Result<Registry> {
     let path = registry_path(store)?;
-    let mut registry =
-        Registry::open(&path).with_context(|| format!("registry {}", path.display()))?;
+    let mut registry = inkseal_registry::OpenOptions::new()
+        .busy_timeout(std::time::Duration::from_secs_f64(store.lock_timeout))
+        .open(&path)
+        .with_context(|| format!("registry {}", path.display()))?;
     let report = registry
         .recover()
         .with_context(|| format!("registry {}", path.display()))?;
@@ -85,9 +87,22 @@ pub fn signer(
     }
     let dir = credentials_dir(dir)?;
     let (cert, key) = (dir.join(SIGNER_CERT_FILE), dir.join(SIGNER_KEY_FILE));
-    if !cert.exists() && !key.exists() {
+    // Several first `mark`s may run at once: whoever holds the lock on the folder makes the
+    // credentials, and the others wait for it and then use them. (Taken only while the files
+    // are missing; the lock is released when `_lock` is dropped.)
+    let _lock = if cert.exists() && key.exists() {
+        None
+    } else {
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
+        let folder =
+            std::fs::File::open(&dir).with_context(|| format!("cannot open {}", dir.display()))?;
+        folder
+            .lock()
+            .with_context(|| format!("cannot lock {}", dir.display()))?;
+        Some(folder)
+    };
+    if !cert.exists() && !key.exists() {
         Credentials::generate(name)?
             .write_to_dir(&dir, false)
             .with_context(|| format!("cannot write credentials to {}", dir.display()))?;

@@ -5,9 +5,15 @@
 
 #[path = "cli/support.rs"]
 mod support;
+#[path = "cli/surgery.rs"]
+mod surgery;
 
 #[path = "cli/bad_input.rs"]
 mod bad_input;
+#[path = "cli/crash.rs"]
+mod crash;
+#[path = "cli/credentials.rs"]
+mod credentials;
 #[path = "cli/detect.rs"]
 mod detect;
 #[path = "cli/embed.rs"]
@@ -16,3 +22,11 @@ mod embed;
 mod help;
 #[path = "cli/key.rs"]
 mod key;
+#[path = "cli/mark.rs"]
+mod mark;
+#[path = "cli/tamper.rs"]
+mod tamper;
+#[path = "cli/verify.rs"]
+mod verify;
+#[path = "cli/works.rs"]
+mod works;

@@ -54,32 +54,34 @@ pub fn decode(path: &Path) -> DynamicImage {
 /// A syntactically valid PNG (signature, IHDR, empty IDAT, IEND, correct CRCs) whose header
 /// claims `width` x `height` RGB pixels.
 pub fn png_header_only(width: u32, height: u32) -> Vec<u8> {
-    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-        let crc = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
-        let mut digest = crc.digest();
-        digest.update(kind);
-        digest.update(data);
-        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        out.extend_from_slice(kind);
-        out.extend_from_slice(data);
-        out.extend_from_slice(&digest.finalize().to_be_bytes());
-    }
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
     let mut ihdr = Vec::new();
     ihdr.extend_from_slice(&width.to_be_bytes());
     ihdr.extend_from_slice(&height.to_be_bytes());
     ihdr.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB, deflate, no filter, no interlace
-    chunk(&mut png, b"IHDR", &ihdr);
+    png_chunk(&mut png, b"IHDR", &ihdr);
     // A zlib stream of zero bytes (stored block), so the decoder gets as far as the pixels.
-    chunk(
+    png_chunk(
         &mut png,
         b"IDAT",
         &[
             0x78, 0x01, 0x01, 0x00, 0x00, 0xff, 0xff, 0x00, 0x00, 0x00, 0x01,
         ],
     );
-    chunk(&mut png, b"IEND", &[]);
+    png_chunk(&mut png, b"IEND", &[]);
     png
+}
+
+/// Appends one PNG chunk (length, type, data, CRC) to `out`.
+pub fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+    let crc = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+    let mut digest = crc.digest();
+    digest.update(kind);
+    digest.update(data);
+    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data);
+    out.extend_from_slice(&digest.finalize().to_be_bytes());
 }
 
 /// A small textured RGB image.
@@ -161,4 +163,199 @@ pub fn embed_ok(input: &Path, output: &Path, args: &[&str]) -> String {
     let id = stdout_of(&out).trim_end().to_string();
     assert!(is_hex16(&id), "stdout was {:?}", stdout_of(&out));
     id
+}
+
+/// A private data directory for one test. Every command made by [`Sandbox::cmd`] points
+/// `XDG_DATA_HOME` and `HOME` into it, so the default registry and local credentials live
+/// there and nothing touches the real user's data. Test files go in [`Sandbox::path`].
+pub struct Sandbox {
+    dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        Sandbox {
+            dir: tempfile::tempdir().expect("temporary directory"),
+        }
+    }
+
+    /// The sandbox's root directory (a scratch folder for inputs and outputs).
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `$XDG_DATA_HOME/inkseal`, where `directories` puts inkseal's data on Linux.
+    pub fn data_dir(&self) -> PathBuf {
+        self.path().join("xdg-data").join("inkseal")
+    }
+
+    /// The default registry file.
+    pub fn registry(&self) -> PathBuf {
+        self.data_dir().join("registry.sqlite")
+    }
+
+    /// The default credentials folder.
+    pub fn credentials(&self) -> PathBuf {
+        self.data_dir().join("credentials")
+    }
+
+    fn configure(&self, cmd: &mut std::process::Command) {
+        cmd.env("XDG_DATA_HOME", self.path().join("xdg-data"))
+            .env("HOME", self.path().join("home"))
+            .env_remove("INKSEAL_FAULT");
+    }
+
+    /// `inkseal` with this sandbox's environment.
+    pub fn cmd(&self) -> assert_cmd::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("inkseal"));
+        self.configure(&mut cmd);
+        assert_cmd::Command::from_std(cmd)
+    }
+
+    /// `inkseal` as a plain `std::process::Command` (for spawning several at once).
+    pub fn std_cmd(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("inkseal"));
+        self.configure(&mut cmd);
+        cmd
+    }
+
+    /// `inkseal mark IN -o OUT --json ARGS…`, which must succeed; returns the JSON record.
+    /// The title and artist are "Harbour at dusk" and "A. Painter" unless ARGS set them.
+    pub fn mark(&self, input: &Path, output: &Path, args: &[&str]) -> serde_json::Value {
+        let mut cmd = self.cmd();
+        cmd.arg("mark")
+            .arg(input)
+            .arg("-o")
+            .arg(output)
+            .arg("--json");
+        for (flag, default) in [("--title", "Harbour at dusk"), ("--artist", "A. Painter")] {
+            if !args.contains(&flag) {
+                cmd.args([flag, default]);
+            }
+        }
+        let out = cmd.args(args).output().expect("inkseal runs");
+        assert!(
+            out.status.success(),
+            "mark {} failed: {}",
+            input.display(),
+            stderr_of(&out)
+        );
+        let text = stdout_of(&out);
+        assert_eq!(text.lines().count(), 1, "{text}");
+        serde_json::from_str(&text).expect("mark prints JSON")
+    }
+
+    /// `inkseal verify --json FILE ARGS…`: the one record and the exit code.
+    pub fn verify(&self, file: &Path, args: &[&str]) -> (serde_json::Value, Option<i32>) {
+        let out = self
+            .cmd()
+            .args(["verify", "--json"])
+            .arg(file)
+            .args(args)
+            .output()
+            .expect("inkseal runs");
+        let err = stderr_of(&out);
+        assert!(!err.contains("panicked"), "panic: {err}");
+        let text = stdout_of(&out);
+        assert_eq!(text.lines().count(), 1, "stdout: {text}\nstderr: {err}");
+        let record: serde_json::Value = serde_json::from_str(&text).expect("verify prints JSON");
+        assert_eq!(record["type"], "verification", "{record:#}\nstderr: {err}");
+        (record, out.status.code())
+    }
+
+    /// `inkseal works list --json ARGS…`, which must succeed: the rows, sorted by work ID.
+    pub fn works(&self, args: &[&str]) -> Vec<serde_json::Value> {
+        let out = self
+            .cmd()
+            .args(["works", "list", "--json"])
+            .args(args)
+            .output()
+            .expect("inkseal runs");
+        assert!(out.status.success(), "works list: {}", stderr_of(&out));
+        let mut rows: Vec<serde_json::Value> = stdout_of(&out)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("works list prints JSON lines"))
+            .collect();
+        rows.sort_by(|a, b| a["work_id"].as_str().cmp(&b["work_id"].as_str()));
+        rows
+    }
+}
+
+/// A square RGB crop of the coffee photo (600x400) at (`x`, `y`).
+pub fn coffee_crop(x: u32, y: u32, size: u32) -> DynamicImage {
+    DynamicImage::ImageRgb8(coffee().crop_imm(x, y, size, size).to_rgb8())
+}
+
+/// Writes `img` as a baseline JPEG of the given quality (the `image` crate's encoder: no
+/// metadata segments at all).
+pub fn save_jpeg(img: &DynamicImage, path: &Path, quality: u8) {
+    let mut file = std::io::BufWriter::new(File::create(path).expect("JPEG file creates"));
+    let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut file, quality);
+    img.to_rgb8()
+        .write_with_encoder(encoder)
+        .expect("JPEG encodes");
+}
+
+/// The SHA-256 of a file, in lowercase hex.
+pub fn sha256_hex(path: &Path) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(
+        std::fs::read(path).expect("file reads"),
+    ))
+}
+
+/// The names of the files in `dir`, sorted.
+pub fn file_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("dir reads")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Every row of a registry, read with SQLite directly (pending rows included, which
+/// `works list` never shows): (work ID as 16 hex digits, state, staged SHA-256).
+pub fn registry_rows(path: &Path) -> Vec<(String, String, Option<String>)> {
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)
+            .expect("registry opens");
+    let mut stmt = conn
+        .prepare("SELECT id, state, sha256 FROM works ORDER BY id")
+        .expect("query prepares");
+    stmt.query_map([], |r| {
+        // IDs are stored as the u64's bit pattern in an i64.
+        let id = u64::from_ne_bytes(r.get::<_, i64>(0)?.to_ne_bytes());
+        Ok((format!("{id:016x}"), r.get(1)?, r.get(2)?))
+    })
+    .expect("query runs")
+    .collect::<Result<_, _>>()
+    .expect("rows read")
+}
+
+/// The failure status codes of a credentials report.
+pub fn failure_codes(credentials: &serde_json::Value) -> Vec<String> {
+    credentials["statuses"]
+        .as_array()
+        .expect("statuses is an array")
+        .iter()
+        .filter(|s| s["kind"] == "failure")
+        .map(|s| s["code"].as_str().expect("code").to_string())
+        .collect()
+}
+
+/// The work ID a credentials report's inkseal soft binding carries, as 16 hex digits.
+pub fn soft_binding_id(credentials: &serde_json::Value) -> String {
+    let bindings = credentials["soft_bindings"]
+        .as_array()
+        .expect("soft_bindings is an array");
+    let ours: Vec<&serde_json::Value> = bindings
+        .iter()
+        .filter(|b| b["alg"] == inkseal_mark::ALGORITHM)
+        .collect();
+    assert_eq!(ours.len(), 1, "{bindings:?}");
+    format!(
+        "{:016x}",
+        ours[0]["work_id"].as_u64().expect("work_id is a u64")
+    )
 }
