@@ -29,10 +29,6 @@ enum Record<'a> {
         /// Where in the image the mark was found; null unless detected.
         tile_map: Option<TileMapRecord>,
     },
-    Error {
-        path: String,
-        error: String,
-    },
 }
 
 /// [`Geometry`] as printed: rounded so the record stays short and stable.
@@ -102,28 +98,12 @@ pub fn run(opts: &DetectOpts) -> Result<Outcome> {
             }
             Err(err) => {
                 any_error = true;
-                if opts.json {
-                    let record = Record::Error {
-                        path: output::json_path(path),
-                        error: format!("{err:#}"),
-                    };
-                    output::json_line(&mut out, &record)?;
-                } else {
-                    // Keep the order of lines on a shared terminal.
-                    out.flush()?;
-                    let _ = writeln!(std::io::stderr(), "{}: error: {err:#}", path.display());
-                }
+                output::file_error(&mut out, opts.json, path, &err)?;
             }
         }
     }
     out.flush()?;
-    Ok(if any_error {
-        Outcome::Error
-    } else if any_missing {
-        Outcome::NotFound
-    } else {
-        Outcome::Ok
-    })
+    Ok(Outcome::of(any_error, any_missing))
 }
 
 fn detect_one(detector: &mut Detector, path: &Path) -> Result<Detection> {

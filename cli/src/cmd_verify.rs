@@ -85,10 +85,6 @@ enum Record {
         watermark: WatermarkRecord,
         recovered: Option<Box<RecoveredRecord>>,
     },
-    Error {
-        path: String,
-        error: String,
-    },
 }
 
 /// Runs `inkseal verify`.
@@ -102,34 +98,18 @@ pub fn run(opts: &VerifyOpts) -> Result<Outcome> {
     for path in &opts.inputs {
         match verify_one(path, &mut detector, anchors.as_deref(), registry.as_ref()) {
             Ok(record) => {
-                if let Record::Verification { verdict, .. } = &record {
-                    worst_missing |= matches!(verdict, Verdict::Invalid | Verdict::Unverified);
-                }
+                let Record::Verification { verdict, .. } = &record;
+                worst_missing |= matches!(verdict, Verdict::Invalid | Verdict::Unverified);
                 print(&mut out, opts.json, path, &record)?;
             }
             Err(err) => {
                 any_error = true;
-                let record = Record::Error {
-                    path: output::json_path(path),
-                    error: format!("{err:#}"),
-                };
-                if opts.json {
-                    output::json_line(&mut out, &record)?;
-                } else {
-                    out.flush()?;
-                    let _ = writeln!(std::io::stderr(), "{}: error: {err:#}", path.display());
-                }
+                output::file_error(&mut out, opts.json, path, &err)?;
             }
         }
     }
     out.flush()?;
-    Ok(if any_error {
-        Outcome::Error
-    } else if worst_missing {
-        Outcome::NotFound
-    } else {
-        Outcome::Ok
-    })
+    Ok(Outcome::of(any_error, worst_missing))
 }
 
 fn verify_one(
@@ -242,10 +222,7 @@ fn print(out: &mut impl Write, json: bool, path: &Path, record: &Record) -> Resu
         watermark,
         recovered,
         ..
-    } = record
-    else {
-        return Ok(());
-    };
+    } = record;
     let headline = match verdict {
         Verdict::Verified => "verified",
         Verdict::Recovered => "credentials recovered from the registry",

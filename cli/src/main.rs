@@ -34,6 +34,19 @@ pub enum Outcome {
     Error,
 }
 
+impl Outcome {
+    /// The outcome of a command over many files: errors win over missing results.
+    pub fn of(any_error: bool, any_missing: bool) -> Outcome {
+        if any_error {
+            Outcome::Error
+        } else if any_missing {
+            Outcome::NotFound
+        } else {
+            Outcome::Ok
+        }
+    }
+}
+
 impl From<Outcome> for ExitCode {
     fn from(outcome: Outcome) -> ExitCode {
         match outcome {

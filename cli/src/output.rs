@@ -44,6 +44,27 @@ pub fn format_p(p: f64) -> String {
     }
 }
 
+/// Reports a file that could not be processed: an error record on stdout with `--json`,
+/// else a line on stderr (after flushing `out`, to keep the order of lines on a terminal).
+pub fn file_error(
+    out: &mut impl Write,
+    json: bool,
+    path: &Path,
+    err: &anyhow::Error,
+) -> anyhow::Result<()> {
+    if json {
+        let record = serde_json::json!({
+            "type": "error",
+            "path": json_path(path),
+            "error": format!("{err:#}"),
+        });
+        return json_line(out, &record);
+    }
+    out.flush()?;
+    let _ = writeln!(io::stderr(), "{}: error: {err:#}", path.display());
+    Ok(())
+}
+
 /// Writes one JSON object and a newline.
 pub fn json_line(out: &mut impl Write, value: &impl serde::Serialize) -> anyhow::Result<()> {
     serde_json::to_writer(&mut *out, value)?;
