@@ -1,0 +1,336 @@
+//! Inputs found from paths, and the streaming readers for folders, tar shards and zip files.
+
+use std::fs::{self, File};
+use std::io::{self, BufReader, Cursor, Read};
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+
+use crate::sample::{SampleError, SampleResult, is_image_name, read_member, webdataset_key};
+use crate::{Error, Result, Sample, ScanConfig};
+
+/// One thing to scan, found from a path by [`Input::from_path`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Input {
+    /// A folder, walked recursively in name order. Image files are samples; tar shards, zip
+    /// and Parquet files inside it are scanned as if they had been named.
+    Folder(PathBuf),
+    /// One image file.
+    Image(PathBuf),
+    /// A WebDataset tar shard, gzip-compressed or not.
+    Tar {
+        /// The shard.
+        path: PathBuf,
+        /// Whether the shard is gzip-compressed (`.tar.gz`, `.tgz`).
+        gzip: bool,
+    },
+    /// A zip archive.
+    Zip(PathBuf),
+    /// A Parquet file.
+    Parquet(PathBuf),
+}
+
+impl Input {
+    /// Classifies `path` by what it is (folder) or by its extension. The contents are checked
+    /// against their magic bytes only when the input is read, so a mislabelled file becomes an
+    /// error record rather than the end of a scan.
+    pub fn from_path(path: impl AsRef<Path>) -> Result<Input> {
+        let path = path.as_ref();
+        if fs::metadata(path)?.is_dir() {
+            return Ok(Input::Folder(path.to_path_buf()));
+        }
+        Input::from_file_name(path).ok_or_else(|| Error::UnsupportedInput(path.to_path_buf()))
+    }
+
+    /// Classifies a file path by its extension only; `None` when it is nothing scannable.
+    fn from_file_name(path: &Path) -> Option<Input> {
+        let name = path.file_name()?.to_str()?.to_ascii_lowercase();
+        let path = path.to_path_buf();
+        if name.ends_with(".tar") {
+            Some(Input::Tar { path, gzip: false })
+        } else if name.ends_with(".tar.gz") || name.ends_with(".tgz") {
+            Some(Input::Tar { path, gzip: true })
+        } else if name.ends_with(".zip") {
+            Some(Input::Zip(path))
+        } else if name.ends_with(".parquet") {
+            Some(Input::Parquet(path))
+        } else if is_image_name(&name) {
+            Some(Input::Image(path))
+        } else {
+            None
+        }
+    }
+
+    /// The path this input was made from.
+    pub fn path(&self) -> &Path {
+        match self {
+            Input::Folder(p) | Input::Image(p) | Input::Zip(p) | Input::Parquet(p) => p,
+            Input::Tar { path, .. } => path,
+        }
+    }
+
+    /// Streams this input's samples to `visit`, one at a time and in a fixed order, never
+    /// holding more than one member (or one Parquet row group) in memory. Members that fail
+    /// are passed on as errors and reading goes on where it can; `visit` returns
+    /// [`ControlFlow::Break`] to stop early.
+    pub fn for_each_sample(
+        &self,
+        config: &ScanConfig,
+        visit: &mut dyn FnMut(SampleResult) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
+        match self {
+            Input::Folder(dir) => walk(dir, config, visit),
+            Input::Image(path) => read_image_file(path, config, visit),
+            Input::Tar { path, gzip } => read_tar(path, *gzip, config, visit),
+            Input::Zip(path) => read_zip(path, config, visit),
+            Input::Parquet(path) => crate::parquet_file::read(path, config, visit),
+        }
+    }
+}
+
+pub(crate) fn display(path: &Path) -> String {
+    path.display().to_string()
+}
+
+fn walk(
+    dir: &Path,
+    config: &ScanConfig,
+    visit: &mut dyn FnMut(SampleResult) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    let mut entries: Vec<(PathBuf, bool)> = match fs::read_dir(dir) {
+        Ok(read) => {
+            let mut out = Vec::new();
+            for entry in read {
+                match entry {
+                    Ok(entry) => {
+                        // Symlinked folders are not followed (no loops); symlinked files are.
+                        let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
+                        out.push((entry.path(), is_dir));
+                    }
+                    Err(e) => visit(Err(SampleError::input(&display(dir), e.into())))?,
+                }
+            }
+            out
+        }
+        Err(e) => return visit(Err(SampleError::input(&display(dir), e.into()))),
+    };
+    entries.sort();
+    for (path, is_dir) in entries {
+        if is_dir {
+            walk(&path, config, visit)?;
+        } else if let Some(input) = Input::from_file_name(&path) {
+            input.for_each_sample(config, visit)?;
+        }
+    }
+    ControlFlow::Continue(())
+}
+
+fn read_image_file(
+    path: &Path,
+    config: &ScanConfig,
+    visit: &mut dyn FnMut(SampleResult) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    let source = display(path);
+    let key = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let bytes = File::open(path).and_then(|f| Ok((f.metadata()?.len(), f)));
+    let bytes = bytes
+        .map_err(Error::from)
+        .and_then(|(size, f)| read_member(f, size, config.max_member_bytes));
+    visit(match bytes {
+        Ok(bytes) => Ok(Sample {
+            source,
+            member: None,
+            key,
+            bytes,
+        }),
+        Err(error) => Err(SampleError {
+            source,
+            member: None,
+            key: Some(key),
+            error,
+        }),
+    })
+}
+
+/// Whether a 512-byte block is a tar header: the `ustar` magic, or failing that (old v7
+/// archives) a correct header checksum.
+fn is_tar_header(block: &[u8]) -> bool {
+    if block.len() < 512 {
+        return false;
+    }
+    if &block[257..262] == b"ustar" {
+        return true;
+    }
+    if block.iter().all(|&b| b == 0) {
+        // An empty archive: the end-of-archive marker.
+        return true;
+    }
+    let stored = std::str::from_utf8(&block[148..156])
+        .ok()
+        .map(|s| s.trim_matches(|c: char| c == '\0' || c == ' '))
+        .and_then(|s| u32::from_str_radix(s, 8).ok());
+    let sum: u32 = block
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                b as u32
+            }
+        })
+        .sum();
+    stored == Some(sum) && block[..100].iter().any(|&b| b != 0)
+}
+
+/// Reads up to `n` bytes (fewer only at the end of the stream).
+fn read_prefix(reader: &mut dyn Read, n: usize) -> io::Result<Vec<u8>> {
+    let mut prefix = Vec::with_capacity(n);
+    reader.take(n as u64).read_to_end(&mut prefix)?;
+    Ok(prefix)
+}
+
+fn read_tar(
+    path: &Path,
+    gzip: bool,
+    config: &ScanConfig,
+    visit: &mut dyn FnMut(SampleResult) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    let source = display(path);
+    let fail = |e: Error| Err(SampleError::input(&source, e));
+    let mut file = match File::open(path) {
+        Ok(f) => BufReader::new(f),
+        Err(e) => return visit(fail(e.into())),
+    };
+    let mut stream: Box<dyn Read> = if gzip {
+        match read_prefix(&mut file, 2) {
+            Ok(magic) if magic == [0x1f, 0x8b] => Box::new(flate2::read::MultiGzDecoder::new(
+                Cursor::new(magic).chain(file),
+            )),
+            Ok(_) => return visit(fail(Error::BadMagic { expected: "gzip" })),
+            Err(e) => return visit(fail(e.into())),
+        }
+    } else {
+        Box::new(file)
+    };
+    let header = match read_prefix(&mut stream, 512) {
+        Ok(h) if is_tar_header(&h) => h,
+        Ok(_) => return visit(fail(Error::BadMagic { expected: "tar" })),
+        Err(e) => return visit(fail(Error::Tar(e))),
+    };
+    let mut archive = tar::Archive::new(Cursor::new(header).chain(stream));
+    let entries = match archive.entries() {
+        Ok(entries) => entries,
+        Err(e) => return visit(fail(Error::Tar(e))),
+    };
+    for entry in entries {
+        let entry = match entry {
+            Ok(entry) => entry,
+            // The stream is broken: nothing after this point can be trusted.
+            Err(e) => return visit(fail(Error::Tar(e))),
+        };
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let member = match entry.path() {
+            Ok(p) => p.to_string_lossy().into_owned(),
+            Err(e) => {
+                visit(fail(Error::Tar(e)))?;
+                continue;
+            }
+        };
+        if !is_image_name(&member) {
+            continue;
+        }
+        let key = webdataset_key(&member);
+        let size = entry.size();
+        match read_member(entry, size, config.max_member_bytes) {
+            Ok(bytes) => visit(Ok(Sample {
+                source: source.clone(),
+                member: Some(member),
+                key,
+                bytes,
+            }))?,
+            Err(error) => {
+                let broken = matches!(error, Error::Io(_));
+                let error = match error {
+                    Error::Io(e) => Error::Tar(e),
+                    other => other,
+                };
+                visit(Err(SampleError {
+                    source: source.clone(),
+                    member: Some(member),
+                    key: Some(key),
+                    error,
+                }))?;
+                if broken {
+                    return ControlFlow::Continue(());
+                }
+            }
+        }
+    }
+    ControlFlow::Continue(())
+}
+
+fn read_zip(
+    path: &Path,
+    config: &ScanConfig,
+    visit: &mut dyn FnMut(SampleResult) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    let source = display(path);
+    let fail = |e: Error| Err(SampleError::input(&source, e));
+    let mut file = match File::open(path) {
+        Ok(f) => BufReader::new(f),
+        Err(e) => return visit(fail(e.into())),
+    };
+    match read_prefix(&mut file, 4) {
+        Ok(m) if m == b"PK\x03\x04" || m == b"PK\x05\x06" => {}
+        Ok(_) => return visit(fail(Error::BadMagic { expected: "zip" })),
+        Err(e) => return visit(fail(e.into())),
+    }
+    let mut archive = match zip::ZipArchive::new(file) {
+        Ok(a) => a,
+        Err(e) => return visit(fail(Error::Zip(e.to_string()))),
+    };
+    for index in 0..archive.len() {
+        let entry = match archive.by_index(index) {
+            Ok(entry) => entry,
+            Err(e) => {
+                visit(Err(SampleError {
+                    source: source.clone(),
+                    member: Some(format!("#{index}")),
+                    key: None,
+                    error: Error::Zip(e.to_string()),
+                }))?;
+                continue;
+            }
+        };
+        if !entry.is_file() {
+            continue;
+        }
+        let member = entry.name().to_string();
+        if !is_image_name(&member) {
+            continue;
+        }
+        let key = webdataset_key(&member);
+        let size = entry.size();
+        visit(match read_member(entry, size, config.max_member_bytes) {
+            Ok(bytes) => Ok(Sample {
+                source: source.clone(),
+                member: Some(member),
+                key,
+                bytes,
+            }),
+            Err(error) => Err(SampleError {
+                source: source.clone(),
+                member: Some(member),
+                key: Some(key),
+                error,
+            }),
+        })?;
+    }
+    ControlFlow::Continue(())
+}

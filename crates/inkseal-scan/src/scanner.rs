@@ -1,0 +1,224 @@
+//! The parallel scanning engine.
+
+use std::ops::ControlFlow;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Mutex;
+use std::sync::mpsc::sync_channel;
+use std::time::Instant;
+
+use inkseal_mark::{DetectConfig, Detector, ImageRef, Key};
+use rayon::prelude::*;
+
+use crate::decode::decode;
+use crate::record::{ErrorRecord, SampleRecord};
+use crate::{Error, Input, Record, Result, Sample, SampleResult, Summary};
+
+/// Default cap on one member's size: 256 MiB.
+pub const DEFAULT_MAX_MEMBER_BYTES: u64 = 256 << 20;
+
+/// Settings for a [`Scanner`].
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ScanConfig {
+    /// Worker threads; 0 means one per core.
+    pub threads: usize,
+    /// Members (and files, and Parquet cells) larger than this are error records, refused
+    /// before their bytes are read.
+    pub max_member_bytes: u64,
+    /// The Parquet image column to read; `None` finds image columns from the schema.
+    pub column: Option<String>,
+    /// Detector settings (threshold, pixel limit).
+    pub detect: DetectConfig,
+}
+
+impl Default for ScanConfig {
+    fn default() -> Self {
+        ScanConfig {
+            threads: 0,
+            max_member_bytes: DEFAULT_MAX_MEMBER_BYTES,
+            column: None,
+            detect: DetectConfig::default(),
+        }
+    }
+}
+
+impl ScanConfig {
+    /// Sets the number of worker threads (0: one per core).
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
+        self
+    }
+
+    /// Sets the member size cap in bytes.
+    pub fn with_max_member_bytes(mut self, max: u64) -> Self {
+        self.max_member_bytes = max;
+        self
+    }
+
+    /// Names the Parquet image column.
+    pub fn with_column(mut self, column: impl Into<String>) -> Self {
+        self.column = Some(column.into());
+        self
+    }
+
+    /// Sets the detector settings.
+    pub fn with_detect(mut self, detect: DetectConfig) -> Self {
+        self.detect = detect;
+        self
+    }
+}
+
+/// A reusable scanning engine for one key: a thread pool with one [`Detector`] per worker.
+#[derive(Debug)]
+pub struct Scanner {
+    config: ScanConfig,
+    pool: rayon::ThreadPool,
+    detectors: Vec<Mutex<Detector>>,
+}
+
+impl Scanner {
+    /// Builds the workers and their detectors.
+    pub fn new(key: &Key, config: ScanConfig) -> Result<Scanner> {
+        let threads = match config.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("inkseal-scan-{i}"))
+            .build()
+            .map_err(|e| Error::Threads(e.to_string()))?;
+        let detectors = (0..pool.current_num_threads())
+            .map(|_| Detector::new(key, config.detect.clone()).map(Mutex::new))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Scanner {
+            config,
+            pool,
+            detectors,
+        })
+    }
+
+    /// This engine's settings.
+    pub fn config(&self) -> &ScanConfig {
+        &self.config
+    }
+
+    /// Number of worker threads.
+    pub fn threads(&self) -> usize {
+        self.detectors.len()
+    }
+
+    /// Scans `inputs` in order and passes one [`Record`] per sample or failure to `sink`, in
+    /// a deterministic order (the order in which the samples were read), then returns the
+    /// totals. Samples are read on one thread in batches of twice the number of workers
+    /// while the previous batch is decoded and searched in parallel, so at most three
+    /// batches are in memory. A failure is a record; only a failure to start a thread ends
+    /// the scan early.
+    pub fn scan(&self, inputs: &[Input], mut sink: impl FnMut(Record)) -> Result<Summary> {
+        let started = Instant::now();
+        let batch_size = 2 * self.threads().max(1);
+        let mut summary = Summary::default();
+        std::thread::scope(|scope| -> Result<()> {
+            let (tx, rx) = sync_channel::<Vec<SampleResult>>(1);
+            let config = &self.config;
+            std::thread::Builder::new()
+                .name("inkseal-scan-reader".into())
+                .spawn_scoped(scope, move || {
+                    let mut batch = Vec::with_capacity(batch_size);
+                    for input in inputs {
+                        let flow = input.for_each_sample(config, &mut |item| {
+                            batch.push(item);
+                            if batch.len() >= batch_size {
+                                let full =
+                                    std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
+                                if tx.send(full).is_err() {
+                                    return ControlFlow::Break(());
+                                }
+                            }
+                            ControlFlow::Continue(())
+                        });
+                        if flow.is_break() {
+                            return;
+                        }
+                    }
+                    if !batch.is_empty() {
+                        // The receiver only goes away if the scan is over anyway.
+                        let _ = tx.send(batch);
+                    }
+                })?;
+            for batch in rx {
+                let records: Vec<Record> = self.pool.install(|| {
+                    batch
+                        .into_par_iter()
+                        .map(|item| self.process(item))
+                        .collect()
+                });
+                for record in records {
+                    summary.add(&record);
+                    sink(record);
+                }
+            }
+            Ok(())
+        })?;
+        summary.seconds = started.elapsed().as_secs_f64();
+        summary.images_per_second = if summary.seconds > 0.0 {
+            summary.samples as f64 / summary.seconds
+        } else {
+            0.0
+        };
+        Ok(summary)
+    }
+
+    /// Decodes and searches one sample on the calling thread.
+    pub fn scan_sample(&self, sample: Sample) -> Record {
+        self.process(Ok(sample))
+    }
+
+    fn process(&self, item: SampleResult) -> Record {
+        let sample = match item {
+            Ok(sample) => sample,
+            Err(e) => {
+                return Record::Error(ErrorRecord {
+                    source: e.source,
+                    member: e.member,
+                    key: e.key,
+                    error: e.error.to_string(),
+                });
+            }
+        };
+        // A decoder bug on hostile bytes must cost one sample, not the scan.
+        let outcome = catch_unwind(AssertUnwindSafe(|| self.search(&sample.bytes)))
+            .unwrap_or_else(|_| Err(Error::Decode("the decoder crashed on this image".into())));
+        match outcome {
+            Ok(found) => Record::Sample(SampleRecord {
+                source: sample.source,
+                member: sample.member,
+                key: sample.key,
+                detected: found.detected,
+                work_id: found
+                    .work_id
+                    .filter(|_| found.detected)
+                    .map(|id| id.to_string()),
+                p_value: found.p_value,
+            }),
+            Err(error) => Record::Error(ErrorRecord {
+                source: sample.source,
+                member: sample.member,
+                key: Some(sample.key),
+                error: error.to_string(),
+            }),
+        }
+    }
+
+    fn search(&self, bytes: &[u8]) -> Result<inkseal_mark::Detection> {
+        let pixels = decode(bytes)?;
+        let image = ImageRef::new(&pixels.data, pixels.width, pixels.height, pixels.layout)?;
+        let slot = rayon::current_thread_index().unwrap_or(0) % self.detectors.len().max(1);
+        let detector = self
+            .detectors
+            .get(slot)
+            .ok_or_else(|| Error::Threads("no detector".into()))?;
+        let mut detector = detector.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(detector.detect(image)?)
+    }
+}
