@@ -54,14 +54,9 @@ fn edited_png_pixels_under_an_intact_manifest_are_invalid() -> TestResult {
 
     let (r, code) = sb.verify(&tampered, &[]);
     report("png pixels", &r);
-    assert_eq!(code, Some(1), "{r:#}");
-    assert_eq!(r["verdict"], "invalid");
-    assert_eq!(r["credentials"]["state"], "Invalid");
+    assert_invalid_verdict(&r, code);
     assert_eq!(r["credentials"]["content_checked"], true);
-    assert!(
-        failure_codes(&r["credentials"]).contains(&"assertion.dataHash.mismatch".to_string()),
-        "{r:#}"
-    );
+    assert_failure(&r, "assertion.dataHash.mismatch");
     // The manifest itself is intact and still names the work.
     assert_eq!(r["bound_work_id"], id.as_str());
     // Credentials that fail are not replaced by the registry's copy.
@@ -100,13 +95,8 @@ fn flipped_bits_in_a_jpeg_scan_are_invalid() -> TestResult {
 
     let (r, code) = sb.verify(&tampered, &[]);
     report("jpeg scan", &r);
-    assert_eq!(code, Some(1), "{r:#}");
-    assert_eq!(r["verdict"], "invalid");
-    assert_eq!(r["credentials"]["state"], "Invalid");
-    assert!(
-        failure_codes(&r["credentials"]).contains(&"assertion.dataHash.mismatch".to_string()),
-        "{r:#}"
-    );
+    assert_invalid_verdict(&r, code);
+    assert_failure(&r, "assertion.dataHash.mismatch");
     Ok(())
 }
 
@@ -142,17 +132,27 @@ fn a_manifest_moved_onto_another_picture_is_invalid() -> TestResult {
 
     let (r, code) = sb.verify(&path, &[]);
     report("swapped manifest", &r);
-    assert_eq!(code, Some(1), "{r:#}");
-    assert_eq!(r["verdict"], "invalid");
+    assert_invalid_verdict(&r, code);
     // Both defences fire: the hash of the content no longer matches, and the manifest's soft
     // binding names B while the watermark in the pixels says A.
-    assert_eq!(r["credentials"]["state"], "Invalid");
-    assert!(
-        failure_codes(&r["credentials"]).contains(&"assertion.dataHash.mismatch".to_string()),
-        "{r:#}"
-    );
+    assert_failure(&r, "assertion.dataHash.mismatch");
     assert_eq!(r["binding"], "mismatch");
     assert_eq!(r["bound_work_id"], id_b.as_str());
     assert_eq!(r["watermark"]["work_id"], id_a.as_str());
     Ok(())
+}
+
+/// `verify` found the credentials invalid: exit 1, verdict `invalid`, state `Invalid`.
+fn assert_invalid_verdict(r: &serde_json::Value, code: Option<i32>) {
+    assert_eq!(code, Some(1), "{r:#}");
+    assert_eq!(r["verdict"], "invalid");
+    assert_eq!(r["credentials"]["state"], "Invalid");
+}
+
+/// The credentials' failures include `code`.
+fn assert_failure(r: &serde_json::Value, code: &str) {
+    assert!(
+        failure_codes(&r["credentials"]).contains(&code.to_string()),
+        "no {code} in {r:#}"
+    );
 }
