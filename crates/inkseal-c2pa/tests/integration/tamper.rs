@@ -41,7 +41,7 @@ fn changed_pixels_are_invalid_with_a_hash_mismatch() {
         assert_ne!(tampered, signed.asset);
         for anchors in [None, Some(fx.creds.ca_cert_pem.as_str())] {
             let r = read_bytes(&format, &tampered, anchors).unwrap().unwrap();
-            assert_invalid_with(&name, &r, "assertion.dataHash.mismatch");
+            assert_invalid_with(name, &r, "assertion.dataHash.mismatch");
             // The manifest itself is intact: its terms are still shown.
             assert_eq!(r.work_id(ALG), Some(11));
         }
@@ -63,7 +63,7 @@ fn a_swapped_in_manifest_is_invalid_and_names_another_work() {
         let r = read_bytes(&format, &swapped, Some(&fx.creds.ca_cert_pem))
             .unwrap()
             .unwrap();
-        assert_invalid_with(&name, &r, "assertion.dataHash.mismatch");
+        assert_invalid_with(name, &r, "assertion.dataHash.mismatch");
         // And the soft binding disagrees with the watermark (work 1000) in the content.
         assert_eq!(
             r.check_watermark(ALG, 1000),
@@ -92,7 +92,7 @@ fn an_edited_work_id_breaks_the_assertion_hash() {
         let r = read_bytes(&format, &edited, Some(&fx.creds.ca_cert_pem))
             .unwrap()
             .unwrap();
-        assert_invalid_with(&name, &r, "assertion.hashedURI.mismatch");
+        assert_invalid_with(name, &r, "assertion.hashedURI.mismatch");
 
         // The same edit in a stored copy is caught without the asset, too.
         let at = find(&signed.manifest, &needle).unwrap() + 7;
