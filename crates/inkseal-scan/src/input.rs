@@ -69,6 +69,20 @@ impl Input {
         }
     }
 
+    /// The inputs this one stands for, one file each: a folder becomes its images, shards, zip
+    /// and Parquet files (recursively, in the order a scan of the folder reads them); any
+    /// other input is itself. Scanning the list gives the same records as scanning the
+    /// folder, and lets a caller checkpoint file by file. A folder that cannot be listed stays
+    /// a folder, so that scanning it reports why.
+    pub fn expand(&self) -> Vec<Input> {
+        let mut out = Vec::new();
+        match self {
+            Input::Folder(dir) => expand_dir(dir, &mut out),
+            other => out.push(other.clone()),
+        }
+        out
+    }
+
     /// Streams this input's samples to `visit`, one at a time and in a fixed order, never
     /// holding more than one member (or one Parquet row group) in memory. Members that fail
     /// are passed on as errors and reading goes on where it can; `visit` returns
@@ -123,6 +137,30 @@ fn walk(
         }
     }
     ControlFlow::Continue(())
+}
+
+fn expand_dir(dir: &Path, out: &mut Vec<Input>) {
+    let listed: io::Result<Vec<(PathBuf, bool)>> = fs::read_dir(dir).and_then(|read| {
+        read.map(|entry| {
+            let entry = entry?;
+            let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
+            Ok((entry.path(), is_dir))
+        })
+        .collect()
+    });
+    let Ok(mut entries) = listed else {
+        // Left whole: reading it reports the failure where `walk` would.
+        out.push(Input::Folder(dir.to_path_buf()));
+        return;
+    };
+    entries.sort();
+    for (path, is_dir) in entries {
+        if is_dir {
+            expand_dir(&path, out);
+        } else if let Some(input) = Input::from_file_name(&path) {
+            out.push(input);
+        }
+    }
 }
 
 fn read_image_file(

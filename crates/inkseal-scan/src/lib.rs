@@ -51,4 +51,4 @@ pub use record::{ErrorRecord, Record, SampleRecord, Summary};
 pub use sample::{
     IMAGE_EXTENSIONS, Sample, SampleError, SampleResult, is_image_name, webdataset_key,
 };
-pub use scanner::{DEFAULT_MAX_MEMBER_BYTES, ScanConfig, Scanner};
+pub use scanner::{DEFAULT_MAX_MEMBER_BYTES, Event, ScanConfig, Scanner};

@@ -2,11 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One line of a scan's report. Serialises with a `"type"` field (`"sample"` or `"error"`),
 /// as one JSON Lines record.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Record {
@@ -17,7 +17,7 @@ pub enum Record {
 }
 
 /// The result of searching one sample.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SampleRecord {
     /// The file or shard.
     pub source: String,
@@ -34,7 +34,7 @@ pub struct SampleRecord {
 }
 
 /// A failure, tied to as much of its location as is known.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ErrorRecord {
     /// The file or shard.
     pub source: String,
@@ -47,7 +47,7 @@ pub struct ErrorRecord {
 }
 
 /// Totals for a whole scan. Serialises with `"type": "summary"`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename = "summary")]
 pub struct Summary {
     /// Samples searched (errors excluded).
@@ -65,7 +65,8 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub(crate) fn add(&mut self, record: &Record) {
+    /// Counts one record (the time fields are left alone).
+    pub fn add(&mut self, record: &Record) {
         match record {
             Record::Sample(s) => {
                 self.samples += 1;

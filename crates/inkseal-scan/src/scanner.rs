@@ -68,6 +68,32 @@ impl ScanConfig {
     }
 }
 
+/// What [`Scanner::scan_events`] reports, in order.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Event {
+    /// One sample's result, or one failure.
+    Record {
+        /// The index of the input it belongs to.
+        input: usize,
+        /// The size of the encoded sample in bytes (0 when it could not be read).
+        bytes: u64,
+        /// The result.
+        record: Record,
+    },
+    /// Every record of this input has been passed on.
+    InputDone {
+        /// The index of the input.
+        input: usize,
+    },
+}
+
+/// What the reader thread hands to the workers.
+enum Item {
+    Sample { input: usize, result: SampleResult },
+    Done(usize),
+}
+
 /// A reusable scanning engine for one key: a thread pool with one [`Detector`] per worker.
 #[derive(Debug)]
 pub struct Scanner {
@@ -110,34 +136,49 @@ impl Scanner {
 
     /// Scans `inputs` in order and passes one [`Record`] per sample or failure to `sink`, in
     /// a deterministic order (the order in which the samples were read), then returns the
-    /// totals. Samples are read on one thread in batches of twice the number of workers
-    /// while the previous batch is decoded and searched in parallel, so at most three
-    /// batches are in memory. A failure is a record; only a failure to start a thread ends
-    /// the scan early.
+    /// totals. A failure is a record; only a failure to start a thread ends the scan early.
+    /// See [`Scanner::scan_events`] for the streaming and memory bounds.
     pub fn scan(&self, inputs: &[Input], mut sink: impl FnMut(Record)) -> Result<Summary> {
+        self.scan_events(inputs, |event| {
+            if let Event::Record { record, .. } = event {
+                sink(record);
+            }
+        })
+    }
+
+    /// Like [`Scanner::scan`], with the events a caller needs to checkpoint or show progress:
+    /// each record comes with the index of its input and the sample's size in bytes, and an
+    /// [`Event::InputDone`] follows the last record of every input.
+    ///
+    /// Samples are read on one thread in batches of twice the number of workers while the
+    /// previous batch is decoded and searched in parallel, so at most three batches are in
+    /// memory, whatever the size of the inputs.
+    pub fn scan_events(&self, inputs: &[Input], mut sink: impl FnMut(Event)) -> Result<Summary> {
         let started = Instant::now();
         let batch_size = 2 * self.threads().max(1);
         let mut summary = Summary::default();
         std::thread::scope(|scope| -> Result<()> {
-            let (tx, rx) = sync_channel::<Vec<SampleResult>>(1);
+            let (tx, rx) = sync_channel::<Vec<Item>>(1);
             let config = &self.config;
             std::thread::Builder::new()
                 .name("inkseal-scan-reader".into())
                 .spawn_scoped(scope, move || {
                     let mut batch = Vec::with_capacity(batch_size);
-                    for input in inputs {
-                        let flow = input.for_each_sample(config, &mut |item| {
-                            batch.push(item);
-                            if batch.len() >= batch_size {
-                                let full =
-                                    std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
-                                if tx.send(full).is_err() {
-                                    return ControlFlow::Break(());
-                                }
+                    let push = |batch: &mut Vec<Item>, item: Item| {
+                        batch.push(item);
+                        if batch.len() >= batch_size {
+                            let full = std::mem::replace(batch, Vec::with_capacity(batch_size));
+                            if tx.send(full).is_err() {
+                                return ControlFlow::Break(());
                             }
-                            ControlFlow::Continue(())
+                        }
+                        ControlFlow::Continue(())
+                    };
+                    for (index, input) in inputs.iter().enumerate() {
+                        let flow = input.for_each_sample(config, &mut |result| {
+                            push(&mut batch, Item::Sample { input: index, result })
                         });
-                        if flow.is_break() {
+                        if flow.is_break() || push(&mut batch, Item::Done(index)).is_break() {
                             return;
                         }
                     }
@@ -147,15 +188,27 @@ impl Scanner {
                     }
                 })?;
             for batch in rx {
-                let records: Vec<Record> = self.pool.install(|| {
+                let events: Vec<Event> = self.pool.install(|| {
                     batch
                         .into_par_iter()
-                        .map(|item| self.process(item))
+                        .map(|item| match item {
+                            Item::Sample { input, result } => {
+                                let bytes = result.as_ref().map_or(0, |s| s.bytes.len() as u64);
+                                Event::Record {
+                                    input,
+                                    bytes,
+                                    record: self.process(result),
+                                }
+                            }
+                            Item::Done(input) => Event::InputDone { input },
+                        })
                         .collect()
                 });
-                for record in records {
-                    summary.add(&record);
-                    sink(record);
+                for event in events {
+                    if let Event::Record { record, .. } = &event {
+                        summary.add(record);
+                    }
+                    sink(event);
                 }
             }
             Ok(())

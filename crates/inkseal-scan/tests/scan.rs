@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 
 use image::{ImageEncoder, RgbImage};
 use inkseal_mark::{EmbedConfig, Embedder, ImageMut, Key, PixelLayout, WorkId};
-use inkseal_scan::{Input, Record, ScanConfig, Scanner, Summary};
+use inkseal_scan::{Event, Input, Record, ScanConfig, Scanner, Summary};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -452,6 +452,69 @@ fn record_order_does_not_depend_on_the_thread_count() -> TestResult {
     let three = scan_with(&[shard], ScanConfig::default().with_threads(3));
     assert_eq!(one.records, three.records);
     assert_eq!(one.records.len(), 10);
+    Ok(())
+}
+
+#[test]
+fn an_expanded_folder_gives_the_same_records_with_one_done_event_per_file() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let nested = dir.path().join("b-nested");
+    std::fs::create_dir(&nested)?;
+    let members = shard_members();
+    std::fs::write(dir.path().join("a.tar"), tar_bytes(&members))?;
+    std::fs::write(nested.join("c.zip"), zip_bytes(&members[..6]))?;
+    std::fs::write(dir.path().join("d.jpg"), &fixtures().marked_c)?;
+    std::fs::write(dir.path().join("e.txt"), "not an input")?;
+    let folder = Input::from_path(dir.path())?;
+    let leaves = folder.expand();
+    assert_eq!(
+        leaves,
+        [
+            Input::Tar {
+                path: dir.path().join("a.tar"),
+                gzip: false
+            },
+            Input::Zip(nested.join("c.zip")),
+            Input::Image(dir.path().join("d.jpg")),
+        ]
+    );
+    let scanner = Scanner::new(&Key::public(), ScanConfig::default().with_threads(2))?;
+    let mut whole = Vec::new();
+    scanner.scan(&[folder], |r| whole.push(r))?;
+    let mut events = Vec::new();
+    scanner.scan_events(&leaves, |e| events.push(e))?;
+    let records: Vec<Record> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Record { record, .. } => Some(record.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(records, whole);
+    // Every record names its input, in order, and each input ends with its done event.
+    let mut expected_input = 0;
+    let mut records_of_input = 0;
+    for event in &events {
+        match event {
+            Event::Record { input, bytes, record } => {
+                assert_eq!(*input, expected_input);
+                records_of_input += 1;
+                if let Record::Sample(_) = record {
+                    assert!(*bytes > 0);
+                }
+            }
+            Event::InputDone { input } => {
+                assert_eq!(*input, expected_input);
+                assert!(records_of_input > 0, "input {input} had no records");
+                expected_input += 1;
+                records_of_input = 0;
+            }
+            other => panic!("unexpected event {other:?}"),
+        }
+    }
+    assert_eq!(expected_input, 3);
+    // 5 tar samples, 2 zip samples (00000 and 00001), 1 image.
+    assert_eq!(records.len(), 8);
     Ok(())
 }
 
