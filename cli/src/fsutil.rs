@@ -29,6 +29,19 @@ pub fn write_atomic(
     replace: Replace,
     write: impl FnOnce(&mut File) -> Result<()>,
 ) -> Result<()> {
+    write_atomic_named(path, mode, exact_mode, replace, |file, _| write(file))
+}
+
+/// [`write_atomic`], also telling `write` the temporary file's path (so that a process that
+/// may be killed can name it for later clean-up). Temporary files are named
+/// `.inkseal-*.tmp`; see [`is_temporary_name`].
+pub fn write_atomic_named(
+    path: &Path,
+    mode: u32,
+    exact_mode: bool,
+    replace: Replace,
+    write: impl FnOnce(&mut File, &Path) -> Result<()>,
+) -> Result<()> {
     let dir = parent_dir(path);
     let mut tmp = tempfile::Builder::new()
         .prefix(".inkseal-")
@@ -41,7 +54,8 @@ pub fn write_atomic(
             .set_permissions(Permissions::from_mode(mode))
             .context("cannot set the permissions of the temporary file")?;
     }
-    write(tmp.as_file_mut())?;
+    let tmp_path = tmp.path().to_path_buf();
+    write(tmp.as_file_mut(), &tmp_path)?;
     tmp.as_file()
         .sync_all()
         .context("cannot flush the output to disk")?;
@@ -61,6 +75,13 @@ pub fn write_atomic(
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// Whether `path` has the name of one of [`write_atomic`]'s temporary files.
+pub fn is_temporary_name(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with(".inkseal-") && n.ends_with(".tmp"))
 }
 
 /// The directory a path's file lives in (`.` for a bare file name).

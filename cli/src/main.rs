@@ -9,12 +9,14 @@ mod cmd_detect;
 mod cmd_embed;
 mod cmd_key;
 mod cmd_mark;
+mod cmd_scan;
 mod cmd_verify;
 mod cmd_works;
 mod fsutil;
 mod io;
 mod opts;
 mod output;
+mod scan_state;
 mod store;
 
 use std::process::ExitCode;
@@ -66,6 +68,7 @@ fn main() -> ExitCode {
         Command::Key(KeyCommand::New(o)) => cmd_key::run_new(&o),
         Command::Mark(o) => cmd_mark::run(&o),
         Command::Verify(o) => cmd_verify::run(&o),
+        Command::Scan(o) => cmd_scan::run(&o),
         Command::Works(c) => cmd_works::run(&c),
         Command::Credentials(CredentialsCommand::New(o)) => cmd_credentials::run_new(&o),
     };

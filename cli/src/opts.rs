@@ -57,6 +57,23 @@ the watermark's work ID is looked up in the registry and the stored manifest is 
 recovered. Exit status: 0 when every file's credentials verified (or were recovered), 1 when
 some file has none or they are invalid, 2 on an error.";
 
+const SCAN_EXAMPLES: &str = "\
+Examples:
+  inkseal scan scraped/ laion-shards/00000.tar
+  inkseal scan --key studio.key --json shards/ > found.jsonl
+  inkseal scan --csv --out report.csv --resume scan.state shards/*.tar.gz
+  inkseal scan --column image data/train-00000-of-00004.parquet
+
+Inputs: folders (recursive), WebDataset shards (.tar, .tar.gz, .tgz), .zip files, .parquet files
+(image columns found from the schema, or named with --column) and single images. Every sample
+is one record: where it is, its key, whether a mark was found, the work ID and p-value, and the
+registry's title and artist when the work is known. Unreadable samples are error records and
+the scan goes on. Text output lists marks and errors; --json and --csv list every sample.
+
+--resume STATE logs each finished input; a scan that is killed and started again with the
+same STATE skips those inputs and ends with the same report. Exit status: 0 when some mark was
+found, 1 when none was, 2 when the scan could not run (error records do not count).";
+
 const WORKS_EXAMPLES: &str = "\
 Examples:
   inkseal works list
@@ -97,6 +114,9 @@ pub enum Command {
     /// Check Content Credentials and watermarks, recovering stripped credentials.
     #[command(after_help = VERIFY_EXAMPLES)]
     Verify(VerifyOpts),
+    /// Find marked works in folders, WebDataset shards, zip and Parquet files.
+    #[command(after_help = SCAN_EXAMPLES)]
+    Scan(ScanOpts),
     /// List, show, export and import the works in the registry.
     #[command(subcommand, after_help = WORKS_EXAMPLES)]
     Works(WorksCommand),
@@ -196,6 +216,48 @@ pub struct VerifyOpts {
     /// Print one JSON object per file (JSON Lines).
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanOpts {
+    /// Folders, shards (.tar, .tar.gz, .tgz), .zip and .parquet files, or images.
+    #[arg(value_name = "PATH", required = true)]
+    pub inputs: Vec<PathBuf>,
+
+    /// The private key the marks were made with. Default: the public key.
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub store: StoreOpts,
+
+    /// One JSON object per sample and error, then a summary (JSON Lines).
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+
+    /// One CSV row per sample and error; the summary goes to standard error.
+    #[arg(long)]
+    pub csv: bool,
+
+    /// Write the report to FILE (atomically, when the scan ends) instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Worker threads; 0 means one per core.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+
+    /// Log finished inputs to STATE, and skip those already in it.
+    #[arg(long, value_name = "STATE")]
+    pub resume: Option<PathBuf>,
+
+    /// The Parquet column holding the images. Default: found from the schema.
+    #[arg(long, value_name = "NAME")]
+    pub column: Option<String>,
+
+    /// Never show the progress bar (it is only shown on a terminal, and never with --json).
+    #[arg(long)]
+    pub no_progress: bool,
 }
 
 #[derive(Debug, Subcommand)]

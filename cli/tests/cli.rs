@@ -24,6 +24,8 @@ mod help;
 mod key;
 #[path = "cli/mark.rs"]
 mod mark;
+#[path = "cli/scan.rs"]
+mod scan;
 #[path = "cli/tamper.rs"]
 mod tamper;
 #[path = "cli/verify.rs"]

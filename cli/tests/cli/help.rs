@@ -12,6 +12,7 @@ fn every_subcommand_help_has_an_example() {
         &["detect", "--help"],
         &["key", "--help"],
         &["key", "new", "--help"],
+        &["scan", "--help"],
     ] {
         inkseal()
             .args(args)

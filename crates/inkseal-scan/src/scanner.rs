@@ -143,17 +143,24 @@ impl Scanner {
             if let Event::Record { record, .. } = event {
                 sink(record);
             }
+            ControlFlow::Continue(())
         })
     }
 
     /// Like [`Scanner::scan`], with the events a caller needs to checkpoint or show progress:
     /// each record comes with the index of its input and the sample's size in bytes, and an
-    /// [`Event::InputDone`] follows the last record of every input.
+    /// [`Event::InputDone`] follows the last record of every input. When `sink` returns
+    /// [`ControlFlow::Break`] the scan stops early (within a batch) and the summary covers
+    /// what was passed on.
     ///
     /// Samples are read on one thread in batches of twice the number of workers while the
     /// previous batch is decoded and searched in parallel, so at most three batches are in
     /// memory, whatever the size of the inputs.
-    pub fn scan_events(&self, inputs: &[Input], mut sink: impl FnMut(Event)) -> Result<Summary> {
+    pub fn scan_events(
+        &self,
+        inputs: &[Input],
+        mut sink: impl FnMut(Event) -> ControlFlow<()>,
+    ) -> Result<Summary> {
         let started = Instant::now();
         let batch_size = 2 * self.threads().max(1);
         let mut summary = Summary::default();
@@ -176,7 +183,13 @@ impl Scanner {
                     };
                     for (index, input) in inputs.iter().enumerate() {
                         let flow = input.for_each_sample(config, &mut |result| {
-                            push(&mut batch, Item::Sample { input: index, result })
+                            push(
+                                &mut batch,
+                                Item::Sample {
+                                    input: index,
+                                    result,
+                                },
+                            )
                         });
                         if flow.is_break() || push(&mut batch, Item::Done(index)).is_break() {
                             return;
@@ -187,7 +200,8 @@ impl Scanner {
                         let _ = tx.send(batch);
                     }
                 })?;
-            for batch in rx {
+            // Leaving this loop drops the receiver, which stops the reader at its next batch.
+            'batches: for batch in rx {
                 let events: Vec<Event> = self.pool.install(|| {
                     batch
                         .into_par_iter()
@@ -208,7 +222,9 @@ impl Scanner {
                     if let Event::Record { record, .. } = &event {
                         summary.add(record);
                     }
-                    sink(event);
+                    if sink(event).is_break() {
+                        break 'batches;
+                    }
                 }
             }
             Ok(())
@@ -235,7 +251,7 @@ impl Scanner {
                     source: e.source,
                     member: e.member,
                     key: e.key,
-                    error: e.error.to_string(),
+                    error: one_line(&e.error.to_string()),
                 });
             }
         };
@@ -258,7 +274,7 @@ impl Scanner {
                 source: sample.source,
                 member: sample.member,
                 key: Some(sample.key),
-                error: error.to_string(),
+                error: one_line(&error.to_string()),
             }),
         }
     }
@@ -273,5 +289,24 @@ impl Scanner {
             .ok_or_else(|| Error::Threads("no detector".into()))?;
         let mut detector = detector.lock().unwrap_or_else(|p| p.into_inner());
         Ok(detector.detect(image)?)
+    }
+}
+
+/// A message on one line: decoders' messages can end in or contain line breaks, which would
+/// break line-oriented reports.
+fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_messages_are_kept_on_one_line() {
+        assert_eq!(
+            one_line("I/O errors Not enough bytes,\n expected 1 but found 0\n"),
+            "I/O errors Not enough bytes, expected 1 but found 0"
+        );
     }
 }

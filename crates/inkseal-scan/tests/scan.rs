@@ -482,7 +482,10 @@ fn an_expanded_folder_gives_the_same_records_with_one_done_event_per_file() -> T
     let mut whole = Vec::new();
     scanner.scan(&[folder], |r| whole.push(r))?;
     let mut events = Vec::new();
-    scanner.scan_events(&leaves, |e| events.push(e))?;
+    scanner.scan_events(&leaves, |e| {
+        events.push(e);
+        std::ops::ControlFlow::Continue(())
+    })?;
     let records: Vec<Record> = events
         .iter()
         .filter_map(|e| match e {
@@ -496,7 +499,11 @@ fn an_expanded_folder_gives_the_same_records_with_one_done_event_per_file() -> T
     let mut records_of_input = 0;
     for event in &events {
         match event {
-            Event::Record { input, bytes, record } => {
+            Event::Record {
+                input,
+                bytes,
+                record,
+            } => {
                 assert_eq!(*input, expected_input);
                 records_of_input += 1;
                 if let Record::Sample(_) = record {
@@ -515,6 +522,19 @@ fn an_expanded_folder_gives_the_same_records_with_one_done_event_per_file() -> T
     assert_eq!(expected_input, 3);
     // 5 tar samples, 2 zip samples (00000 and 00001), 1 image.
     assert_eq!(records.len(), 8);
+    // A sink that stops after the first input's done event gets nothing more.
+    let mut seen = Vec::new();
+    let partial = scanner.scan_events(&leaves, |e| {
+        let stop = matches!(e, Event::InputDone { .. });
+        seen.push(e);
+        if stop {
+            std::ops::ControlFlow::Break(())
+        } else {
+            std::ops::ControlFlow::Continue(())
+        }
+    })?;
+    assert_eq!(seen, events[..6]);
+    assert_eq!((partial.samples, partial.errors), (4, 1));
     Ok(())
 }
 

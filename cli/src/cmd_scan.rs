@@ -1,0 +1,639 @@
+//! `inkseal scan`: find marked works in datasets and report every sample.
+
+use std::collections::HashMap;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use inkseal_registry::Registry;
+use inkseal_scan::{Event, Input, Record, ScanConfig, Scanner, Summary};
+use serde::Serialize;
+
+use crate::fsutil::{self, Replace};
+use crate::opts::ScanOpts;
+use crate::scan_state::{Identity, Settings, State};
+use crate::{Outcome, cmd_key, output, store};
+
+/// How the report is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    /// Marks and errors, one line each, then a summary for people.
+    Text,
+    /// Every record and the summary, as JSON Lines.
+    Json,
+    /// Every record as a CSV row; the summary on standard error.
+    Csv,
+}
+
+/// Runs `inkseal scan`.
+pub fn run(opts: &ScanOpts) -> Result<Outcome> {
+    let format = match (opts.json, opts.csv) {
+        (true, _) => Format::Json,
+        (_, true) => Format::Csv,
+        _ => Format::Text,
+    };
+    let key = cmd_key::load(opts.key.as_deref())?;
+    let mut inputs = Vec::new();
+    for path in &opts.inputs {
+        let input = Input::from_path(path).with_context(|| format!("{}", path.display()))?;
+        inputs.extend(input.expand());
+    }
+    if let Some(out) = &opts.out {
+        check_report_path(out, opts)?;
+    }
+    let works = WorkLookup::open(opts)?;
+    let mut config = ScanConfig::default().with_threads(opts.threads);
+    if let Some(column) = &opts.column {
+        config = config.with_column(column.clone());
+    }
+    let settings = Settings {
+        key_id: key.id(),
+        column: opts.column.clone(),
+        max_member_bytes: config.max_member_bytes,
+    };
+    let scanner = Scanner::new(&key, config)?;
+    let state = match &opts.resume {
+        Some(path) => Some(State::open(path, &settings)?),
+        None => None,
+    };
+    if let Some(state) = &state {
+        for stale in state.stale_reports() {
+            if fsutil::is_temporary_name(stale) && stale.is_file() {
+                let _ = std::fs::remove_file(stale);
+            }
+        }
+    }
+    let show_progress = !opts.no_progress
+        && format != Format::Json
+        && std::io::stderr().is_terminal()
+        && (opts.out.is_some() || std::io::stdout().is_terminal());
+    let mut scan = Scan::new(inputs, state, works, format, show_progress);
+
+    let summary = match &opts.out {
+        Some(out) => {
+            let mut summary = None;
+            fsutil::write_atomic_named(out, 0o644, false, Replace::Yes, |file, tmp| {
+                let writer = BufWriter::new(&*file);
+                summary = Some(scan.run(&scanner, Box::new(writer), Some(tmp))?);
+                Ok(())
+            })?;
+            summary.context("the scan did not finish")?
+        }
+        None => scan.run(&scanner, Box::new(std::io::stdout().lock()), None)?,
+    };
+    Ok(if summary.detected > 0 {
+        Outcome::Ok
+    } else {
+        Outcome::NotFound
+    })
+}
+
+/// The report must not replace something the scan reads or writes.
+fn check_report_path(out: &Path, opts: &ScanOpts) -> Result<()> {
+    for input in &opts.inputs {
+        if fsutil::is_same_file(input, out) {
+            bail!(
+                "refusing to overwrite the input {} with the report",
+                input.display()
+            );
+        }
+    }
+    if let Some(state) = &opts.resume
+        && fsutil::is_same_file(state, out)
+    {
+        bail!("the report and the state file must be different files");
+    }
+    if out.is_dir() {
+        bail!("{} is a folder; name the report file", out.display());
+    }
+    Ok(())
+}
+
+/// Titles and artists of detected works, from the registry, looked up once per work.
+struct WorkLookup {
+    registry: Option<Registry>,
+    cache: HashMap<String, Option<(String, String)>>,
+}
+
+impl WorkLookup {
+    fn open(opts: &ScanOpts) -> Result<WorkLookup> {
+        if let Some(path) = &opts.store.registry
+            && !path.exists()
+        {
+            bail!("no registry at {}", path.display());
+        }
+        Ok(WorkLookup {
+            registry: store::open_existing_registry(&opts.store)?,
+            cache: HashMap::new(),
+        })
+    }
+
+    /// `(title, artist)` of a work ID in 16 hex digits, if the registry knows it.
+    fn get(&mut self, work_id: &str) -> Result<Option<&(String, String)>> {
+        if !self.cache.contains_key(work_id) {
+            let found = match (&self.registry, u64::from_str_radix(work_id, 16)) {
+                (Some(registry), Ok(id)) => registry
+                    .get(id)
+                    .with_context(|| format!("registry {}", registry.path().display()))?
+                    .map(|w| (w.title, w.artist)),
+                _ => None,
+            };
+            self.cache.insert(work_id.to_string(), found);
+        }
+        Ok(self.cache.get(work_id).and_then(Option::as_ref))
+    }
+}
+
+/// One sample in a JSON or CSV report.
+#[derive(Serialize)]
+struct SampleLine<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    source: &'a str,
+    member: Option<&'a str>,
+    key: &'a str,
+    detected: bool,
+    work_id: Option<&'a str>,
+    p_value: Option<f64>,
+    title: Option<&'a str>,
+    artist: Option<&'a str>,
+    error: Option<&'a str>,
+}
+
+/// The JSON summary line.
+#[derive(Serialize)]
+struct SummaryLine<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    inputs: usize,
+    samples: u64,
+    detected: u64,
+    errors: u64,
+    works: Vec<WorkLine<'a>>,
+    seconds: f64,
+    images_per_second: f64,
+}
+
+#[derive(Serialize)]
+struct WorkLine<'a> {
+    work_id: &'a str,
+    samples: u64,
+    title: Option<String>,
+    artist: Option<String>,
+}
+
+/// Where the report goes.
+enum Sink<'a> {
+    Plain(Box<dyn Write + 'a>),
+    Csv(Box<csv::Writer<Box<dyn Write + 'a>>>),
+}
+
+/// One run of `inkseal scan`: the expanded inputs, the resume state and the report.
+struct Scan {
+    inputs: Vec<Input>,
+    identities: Vec<Option<Identity>>,
+    skip: Vec<bool>,
+    state: Option<State>,
+    works: WorkLookup,
+    format: Format,
+    summary: Summary,
+    /// The next input whose records have not been reported.
+    next: usize,
+    /// Time spent on finished inputs by earlier runs.
+    replayed_seconds: f64,
+    progress: Option<Progress>,
+}
+
+impl Scan {
+    fn new(
+        inputs: Vec<Input>,
+        state: Option<State>,
+        works: WorkLookup,
+        format: Format,
+        show_progress: bool,
+    ) -> Scan {
+        let identities: Vec<Option<Identity>> = match state {
+            Some(_) => inputs.iter().map(Identity::of).collect(),
+            None => vec![None; inputs.len()],
+        };
+        let skip = identities
+            .iter()
+            .map(|id| match (&state, id) {
+                (Some(state), Some(id)) => state.is_finished(id),
+                _ => false,
+            })
+            .collect();
+        let progress = show_progress.then(|| Progress::new(&inputs));
+        Scan {
+            inputs,
+            identities,
+            skip,
+            state,
+            works,
+            format,
+            summary: Summary::default(),
+            next: 0,
+            replayed_seconds: 0.0,
+            progress,
+        }
+    }
+
+    fn run(
+        &mut self,
+        scanner: &Scanner,
+        out: Box<dyn Write + '_>,
+        partial_report: Option<&Path>,
+    ) -> Result<Summary> {
+        let started = Instant::now();
+        let skipped = self.skip.iter().filter(|&&s| s).count();
+        if let Some(state) = &mut self.state {
+            state.start_session(partial_report)?;
+            if skipped > 0 {
+                output::note(format!(
+                    "resuming from {}: {skipped} of {} inputs were finished by an earlier run",
+                    state.path().display(),
+                    self.inputs.len()
+                ));
+            }
+        }
+        let mut sink = match self.format {
+            Format::Csv => Sink::Csv(Box::new(csv::Writer::from_writer(out))),
+            _ => Sink::Plain(out),
+        };
+        let (todo, todo_index): (Vec<Input>, Vec<usize>) = self
+            .inputs
+            .iter()
+            .zip(&self.skip)
+            .enumerate()
+            .filter(|(_, (_, skip))| !**skip)
+            .map(|(i, (input, _))| (input.clone(), i))
+            .unzip();
+        let mut failure = None;
+        scanner.scan_events(&todo, |event| {
+            match self.on_event(event, &todo_index, &mut sink) {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(e) => {
+                    failure = Some(e);
+                    ControlFlow::Break(())
+                }
+            }
+        })?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        self.catch_up(self.inputs.len(), &mut sink)?;
+        if let Some(p) = self.progress.take() {
+            p.bar.finish_and_clear();
+        }
+        self.summary.seconds = started.elapsed().as_secs_f64() + self.replayed_seconds;
+        self.summary.images_per_second = if self.summary.seconds > 0.0 {
+            self.summary.samples as f64 / self.summary.seconds
+        } else {
+            0.0
+        };
+        self.write_summary(&mut sink)?;
+        match sink {
+            Sink::Plain(mut w) => w.flush()?,
+            Sink::Csv(mut w) => w.flush()?,
+        }
+        if let Some(state) = self.state.take() {
+            state.finish()?;
+        }
+        Ok(self.summary.clone())
+    }
+
+    fn on_event(&mut self, event: Event, todo_index: &[usize], sink: &mut Sink<'_>) -> Result<()> {
+        match event {
+            Event::Record {
+                input,
+                bytes,
+                record,
+            } => {
+                let index = todo_index[input];
+                self.catch_up(index, sink)?;
+                if let Some(state) = &mut self.state {
+                    state.record(&record)?;
+                }
+                self.emit(&record, sink)?;
+                if let Some(p) = &mut self.progress {
+                    p.advance(bytes, &self.summary);
+                }
+            }
+            Event::InputDone { input } => {
+                let index = todo_index[input];
+                self.catch_up(index, sink)?;
+                if let Some(state) = &mut self.state {
+                    state.input_done(self.identities[index].as_ref())?;
+                }
+                self.next = index + 1;
+                if let Some(p) = &mut self.progress {
+                    p.input_done(index, &self.summary);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Reports the finished inputs before `index` from the state file, in order.
+    fn catch_up(&mut self, index: usize, sink: &mut Sink<'_>) -> Result<()> {
+        while self.next < index {
+            let i = self.next;
+            self.next += 1;
+            if !self.skip[i] {
+                continue;
+            }
+            let Some(identity) = self.identities[i].clone() else {
+                continue;
+            };
+            // Replaying reads the state while each record is reported through `self`.
+            let Some(state) = self.state.take() else {
+                continue;
+            };
+            let replayed = state.replay(&identity, |record| self.emit(&record, sink));
+            self.state = Some(state);
+            self.replayed_seconds += replayed?;
+            if let Some(p) = &mut self.progress {
+                p.input_done(i, &self.summary);
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts one record and writes it to the report.
+    fn emit(&mut self, record: &Record, sink: &mut Sink<'_>) -> Result<()> {
+        self.summary.add(record);
+        let line = match record {
+            Record::Sample(s) => {
+                let known = match &s.work_id {
+                    Some(id) => self.works.get(id)?,
+                    None => None,
+                };
+                SampleLine {
+                    kind: "sample",
+                    source: &s.source,
+                    member: s.member.as_deref(),
+                    key: &s.key,
+                    detected: s.detected,
+                    work_id: s.work_id.as_deref(),
+                    p_value: Some(s.p_value),
+                    title: known.map(|k| k.0.as_str()),
+                    artist: known.map(|k| k.1.as_str()),
+                    error: None,
+                }
+            }
+            Record::Error(e) => SampleLine {
+                kind: "error",
+                source: &e.source,
+                member: e.member.as_deref(),
+                key: e.key.as_deref().unwrap_or(""),
+                detected: false,
+                work_id: None,
+                p_value: None,
+                title: None,
+                artist: None,
+                error: Some(&e.error),
+            },
+            _ => return Ok(()),
+        };
+        let progress = self.progress.as_ref().map(|p| &p.bar);
+        match sink {
+            Sink::Csv(w) => w.serialize(&line)?,
+            Sink::Plain(w) => match self.format {
+                Format::Json => {
+                    if line.kind == "error" {
+                        output::json_line(w, record)?;
+                    } else {
+                        output::json_line(w, &line)?;
+                    }
+                }
+                _ => {
+                    if let Some(text) = text_line(&line) {
+                        suspend(progress, || writeln!(w, "{text}"))?;
+                    }
+                }
+            },
+        }
+        Ok(())
+    }
+
+    fn write_summary(&mut self, sink: &mut Sink<'_>) -> Result<()> {
+        let mut works = Vec::new();
+        for (id, &samples) in &self.summary.per_work {
+            let known = self.works.get(id)?.cloned();
+            works.push(WorkLine {
+                work_id: id,
+                samples,
+                title: known.as_ref().map(|k| k.0.clone()),
+                artist: known.map(|k| k.1),
+            });
+        }
+        let s = &self.summary;
+        let line = SummaryLine {
+            kind: "summary",
+            inputs: self.inputs.len(),
+            samples: s.samples,
+            detected: s.detected,
+            errors: s.errors,
+            works,
+            seconds: s.seconds,
+            images_per_second: s.images_per_second,
+        };
+        match sink {
+            Sink::Plain(w) if self.format == Format::Json => output::json_line(w, &line)?,
+            Sink::Plain(w) => write!(w, "{}", summary_text(&line))?,
+            Sink::Csv(_) => {
+                let _ = write!(std::io::stderr(), "{}", summary_text(&line));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where a sample is: `source` or `source:member`.
+fn location(line: &SampleLine) -> String {
+    match line.member {
+        Some(m) => format!("{}:{m}", line.source),
+        None => line.source.to_string(),
+    }
+}
+
+/// A mark or an error as one line of text; unmarked samples print nothing.
+fn text_line(line: &SampleLine) -> Option<String> {
+    if let Some(error) = line.error {
+        return Some(format!("{}: error: {error}", location(line)));
+    }
+    let id = line.work_id.filter(|_| line.detected)?;
+    let known = match (line.title, line.artist) {
+        (Some(t), Some(a)) => format!("  \"{t}\" by {a}"),
+        _ => String::new(),
+    };
+    Some(format!(
+        "{}  {id}  {}{known}",
+        location(line),
+        output::format_p(line.p_value.unwrap_or(1.0))
+    ))
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn summary_text(s: &SummaryLine) -> String {
+    let mut text = format!(
+        "Scanned {} in {}: {}, {} ({:.1} images/s).\n",
+        plural(s.samples, "sample", "samples"),
+        plural(s.inputs as u64, "file", "files"),
+        plural(s.detected, "marked", "marked"),
+        plural(s.errors, "error", "errors"),
+        s.images_per_second,
+    );
+    for w in &s.works {
+        let known = match (&w.title, &w.artist) {
+            (Some(t), Some(a)) => format!("\"{t}\" by {a}"),
+            _ => "(not in the registry)".to_string(),
+        };
+        text.push_str(&format!(
+            "  {}  {:<11}  {known}\n",
+            w.work_id,
+            plural(w.samples, "sample", "samples")
+        ));
+    }
+    text
+}
+
+/// Runs `f` with the progress bar hidden, so that report lines and the bar do not mix.
+fn suspend<T>(bar: Option<&ProgressBar>, f: impl FnOnce() -> T) -> T {
+    match bar {
+        Some(bar) => bar.suspend(f),
+        None => f(),
+    }
+}
+
+/// The progress bar: bytes read against the inputs' total size, with the image rate.
+struct Progress {
+    bar: ProgressBar,
+    /// The size of every input up to and including index i.
+    cumulative: Vec<u64>,
+    position: u64,
+    started: Instant,
+    session_samples: u64,
+}
+
+impl Progress {
+    fn new(inputs: &[Input]) -> Progress {
+        let mut total = 0u64;
+        let cumulative = inputs
+            .iter()
+            .map(|input| {
+                total += std::fs::metadata(input.path())
+                    .map(|m| if m.is_file() { m.len() } else { 0 })
+                    .unwrap_or(0);
+                total
+            })
+            .collect();
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+        let style = ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {percent:>3}%  {msg}  ETA {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+        bar.set_style(style);
+        bar.enable_steady_tick(Duration::from_millis(250));
+        Progress {
+            bar,
+            cumulative,
+            position: 0,
+            started: Instant::now(),
+            session_samples: 0,
+        }
+    }
+
+    fn advance(&mut self, bytes: u64, summary: &Summary) {
+        self.position += bytes;
+        self.session_samples += u64::from(bytes > 0);
+        self.bar.set_position(self.position);
+        self.update_message(summary);
+    }
+
+    fn input_done(&mut self, index: usize, summary: &Summary) {
+        self.position = self.cumulative.get(index).copied().unwrap_or(self.position);
+        self.bar.set_position(self.position);
+        self.update_message(summary);
+    }
+
+    fn update_message(&self, summary: &Summary) {
+        let seconds = self.started.elapsed().as_secs_f64();
+        let rate = if seconds > 0.0 {
+            self.session_samples as f64 / seconds
+        } else {
+            0.0
+        };
+        self.bar.set_message(format!(
+            "{} images, {} marked, {} errors, {rate:.1}/s",
+            summary.samples, summary.detected, summary.errors
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample<'a>(
+        detected: bool,
+        work_id: Option<&'a str>,
+        error: Option<&'a str>,
+    ) -> SampleLine<'a> {
+        SampleLine {
+            kind: if error.is_some() { "error" } else { "sample" },
+            source: "shard.tar",
+            member: Some("00001.jpg"),
+            key: "00001",
+            detected,
+            work_id,
+            p_value: Some(2.5e-12),
+            title: work_id.map(|_| "Harbour"),
+            artist: work_id.map(|_| "A. Painter"),
+            error,
+        }
+    }
+
+    #[test]
+    fn text_lines_show_marks_and_errors_only() {
+        assert_eq!(
+            text_line(&sample(true, Some("0a0a111122223333"), None)).as_deref(),
+            Some("shard.tar:00001.jpg  0a0a111122223333  p = 2.5e-12  \"Harbour\" by A. Painter")
+        );
+        assert_eq!(text_line(&sample(false, None, None)), None);
+        assert_eq!(
+            text_line(&sample(false, None, Some("cannot decode the image: x"))).as_deref(),
+            Some("shard.tar:00001.jpg: error: cannot decode the image: x")
+        );
+    }
+
+    #[test]
+    fn the_summary_reads_as_sentences() {
+        let line = SummaryLine {
+            kind: "summary",
+            inputs: 1,
+            samples: 2,
+            detected: 1,
+            errors: 0,
+            works: vec![WorkLine {
+                work_id: "0a0a111122223333",
+                samples: 1,
+                title: None,
+                artist: None,
+            }],
+            seconds: 1.0,
+            images_per_second: 2.0,
+        };
+        assert_eq!(
+            summary_text(&line),
+            "Scanned 2 samples in 1 file: 1 marked, 0 errors (2.0 images/s).\n  0a0a111122223333  1 sample     (not in the registry)\n"
+        );
+    }
+}

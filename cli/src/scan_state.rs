@@ -1,0 +1,380 @@
+//! The `--resume` state of `inkseal scan`: a JSON Lines log of every finished input's records.
+//!
+//! Layout: a header line naming the scan's settings, then for each input its records (one
+//! [`Record`] per line) followed by a `done` line naming the input, its size and modification
+//! time. A `session` line starts every run and names that run's partial report file. Only
+//! inputs whose `done` line is complete count as finished: a killed scan leaves at most one
+//! unfinished group (or half a line) at the end, which the next run cuts off and scans again.
+//! Finished inputs are replayed from the log, so a resumed scan ends with the same report as
+//! an uninterrupted one, without holding the records in memory.
+
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Instant, UNIX_EPOCH};
+
+use anyhow::{Context, Result, bail};
+use inkseal_scan::{Input, Record};
+use serde::{Deserialize, Serialize};
+
+/// The format version in the header.
+const VERSION: u32 = 1;
+/// A header line longer than this is not ours.
+const MAX_HEADER: u64 = 64 << 10;
+/// How often the log is forced to disk while scanning (it is always flushed to the OS after
+/// each input, which is what survives a killed process).
+const SYNC_EVERY_SECS: f64 = 2.0;
+
+/// What a state file is bound to: resuming with other settings would mix two scans.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    /// The ID of the watermark key.
+    pub key_id: String,
+    /// The Parquet column named on the command line.
+    pub column: Option<String>,
+    /// The member size cap.
+    pub max_member_bytes: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    inkseal_scan_state: u32,
+    #[serde(flatten)]
+    settings: Settings,
+}
+
+/// The lines after the header that are not records.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Mark {
+    /// The end of one input's records.
+    Done {
+        input: String,
+        size: u64,
+        modified_ns: u64,
+        samples: u64,
+        seconds: f64,
+    },
+    /// The start of a run.
+    Session { partial_report: Option<PathBuf> },
+    /// The end of an input that could not be identified; its records do not count.
+    Abandoned {},
+}
+
+/// An input as the state knows it: its canonical path, size and modification time. An input
+/// that changed since it was scanned is scanned again.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Identity {
+    path: String,
+    size: u64,
+    modified_ns: u64,
+}
+
+impl Identity {
+    /// The identity of an input now, or `None` when it cannot be read (such an input is
+    /// never skipped; scanning it reports the error).
+    pub fn of(input: &Input) -> Option<Identity> {
+        let path = fs::canonicalize(input.path()).ok()?;
+        let meta = fs::metadata(&path).ok()?;
+        let modified_ns = meta
+            .modified()
+            .ok()?
+            .duration_since(UNIX_EPOCH)
+            .ok()?
+            .as_nanos()
+            .try_into()
+            .ok()?;
+        Some(Identity {
+            path: path.to_string_lossy().into_owned(),
+            size: meta.len(),
+            modified_ns,
+        })
+    }
+}
+
+/// A finished input in the log: where its records are and how long it took.
+#[derive(Clone, Copy, Debug)]
+struct Finished {
+    start: u64,
+    end: u64,
+    seconds: f64,
+}
+
+/// An open state file.
+pub struct State {
+    path: PathBuf,
+    finished: HashMap<Identity, Finished>,
+    /// Partial reports of earlier runs that did not finish.
+    stale_reports: Vec<PathBuf>,
+    writer: BufWriter<File>,
+    reader: File,
+    /// Where the next line goes.
+    offset: u64,
+    group_start: u64,
+    group_samples: u64,
+    last_mark: Instant,
+    last_sync: Instant,
+    lines_written: u64,
+    /// Test hook: abort (as a kill would) after this many lines.
+    abort_after: Option<u64>,
+}
+
+impl State {
+    /// Opens `path`, creating it when missing. An existing file must be a state file made with
+    /// the same `settings`; a torn or unfinished tail is cut off (and said so on stderr).
+    pub fn open(path: &Path, settings: &Settings) -> Result<State> {
+        let ctx = || format!("state file {}", path.display());
+        // Appends only: a kill can tear the last line, never rewrite an earlier one. The
+        // reader has its own file offset, so replaying never moves where lines are written.
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(path)
+            .with_context(ctx)?;
+        let len = file.metadata().with_context(ctx)?.len();
+        let mut state = State {
+            path: path.to_path_buf(),
+            finished: HashMap::new(),
+            stale_reports: Vec::new(),
+            reader: File::open(path).with_context(ctx)?,
+            writer: BufWriter::new(file),
+            offset: 0,
+            group_start: 0,
+            group_samples: 0,
+            last_mark: Instant::now(),
+            last_sync: Instant::now(),
+            lines_written: 0,
+            abort_after: None,
+        };
+        if len == 0 {
+            let header = Header {
+                inkseal_scan_state: VERSION,
+                settings: settings.clone(),
+            };
+            state.write_line(&header)?;
+            state.flush(true)?;
+        } else {
+            let valid_end = state.load(settings).with_context(ctx)?;
+            if valid_end < len {
+                crate::output::note(format!(
+                    "{}: dropping the records of an input that was not finished ({} bytes); it is scanned again",
+                    path.display(),
+                    len - valid_end
+                ));
+                state
+                    .writer
+                    .get_ref()
+                    .set_len(valid_end)
+                    .with_context(ctx)?;
+            }
+            state.offset = valid_end;
+        }
+        state.group_start = state.offset;
+        state.lines_written = 0;
+        state.abort_after = fault_limit();
+        Ok(state)
+    }
+
+    /// Reads the log; returns the end of the last finished group.
+    fn load(&mut self, settings: &Settings) -> Result<u64> {
+        let mut reader = BufReader::new(&self.reader);
+        let mut line = Vec::new();
+        (&mut reader)
+            .take(MAX_HEADER)
+            .read_until(b'\n', &mut line)?;
+        let header: Header = match serde_json::from_slice(&line) {
+            Ok(h) if line.ends_with(b"\n") => h,
+            _ => bail!("not an inkseal scan state file; name a new file to start a new scan"),
+        };
+        if header.inkseal_scan_state != VERSION {
+            bail!(
+                "made by another version of inkseal (format {}); start a new state file",
+                header.inkseal_scan_state
+            );
+        }
+        if header.settings != *settings {
+            bail!(
+                "made by a scan with other settings (key {}, column {:?}); use a new state file for this scan",
+                header.settings.key_id,
+                header.settings.column
+            );
+        }
+        let mut offset = line.len() as u64;
+        let mut group_start = offset;
+        loop {
+            line.clear();
+            let n = reader.read_until(b'\n', &mut line)?;
+            if n == 0 || !line.ends_with(b"\n") {
+                break;
+            }
+            let line_end = offset + n as u64;
+            if let Ok(mark) = serde_json::from_slice::<Mark>(&line) {
+                match mark {
+                    Mark::Done {
+                        input,
+                        size,
+                        modified_ns,
+                        seconds,
+                        ..
+                    } => {
+                        let identity = Identity {
+                            path: input,
+                            size,
+                            modified_ns,
+                        };
+                        let finished = Finished {
+                            start: group_start,
+                            end: offset,
+                            seconds,
+                        };
+                        self.finished.insert(identity, finished);
+                    }
+                    Mark::Session { partial_report } => {
+                        self.stale_reports.extend(partial_report);
+                    }
+                    Mark::Abandoned {} => {}
+                }
+                group_start = line_end;
+            } else if serde_json::from_slice::<Record>(&line).is_err() {
+                // Not a line we wrote whole: everything from here on is discarded.
+                break;
+            }
+            offset = line_end;
+        }
+        Ok(group_start)
+    }
+
+    /// The state file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether `identity` was finished by an earlier run.
+    pub fn is_finished(&self, identity: &Identity) -> bool {
+        self.finished.contains_key(identity)
+    }
+
+    /// Partial reports left by earlier runs that were killed; the caller removes them.
+    pub fn stale_reports(&self) -> &[PathBuf] {
+        &self.stale_reports
+    }
+
+    /// Starts this run, naming its partial report (removed by the next run if this one dies).
+    pub fn start_session(&mut self, partial_report: Option<&Path>) -> Result<()> {
+        let mark = Mark::Session {
+            partial_report: partial_report.map(Path::to_path_buf),
+        };
+        self.write_line(&mark)?;
+        self.flush(true)?;
+        self.group_start = self.offset;
+        self.group_samples = 0;
+        self.last_mark = Instant::now();
+        Ok(())
+    }
+
+    /// Passes a finished input's records, in order, to `visit`, and returns how long that
+    /// input took when it was scanned.
+    pub fn replay(
+        &self,
+        identity: &Identity,
+        mut visit: impl FnMut(Record) -> Result<()>,
+    ) -> Result<f64> {
+        let ctx = || format!("state file {}", self.path.display());
+        let Some(f) = self.finished.get(identity) else {
+            bail!("{}: input {} was not finished", ctx(), identity.path);
+        };
+        let mut file = &self.reader;
+        file.seek(SeekFrom::Start(f.start)).with_context(ctx)?;
+        let reader = BufReader::new(file.take(f.end - f.start));
+        for line in reader.lines() {
+            let record: Record = serde_json::from_str(&line.with_context(ctx)?)
+                .with_context(|| format!("{}: a record cannot be read back", ctx()))?;
+            visit(record)?;
+        }
+        Ok(f.seconds)
+    }
+
+    /// Logs one record of the input being scanned.
+    pub fn record(&mut self, record: &Record) -> Result<()> {
+        if matches!(record, Record::Sample(_)) {
+            self.group_samples += 1;
+        }
+        self.write_line(record)
+    }
+
+    /// Logs the end of an input (after all its records) and returns how long it took since
+    /// the previous one ended. The log reaches the OS here, so a killed scan keeps it.
+    pub fn input_done(&mut self, identity: Option<&Identity>) -> Result<f64> {
+        let seconds = self.last_mark.elapsed().as_secs_f64();
+        self.last_mark = Instant::now();
+        match identity {
+            Some(id) => {
+                let mark = Mark::Done {
+                    input: id.path.clone(),
+                    size: id.size,
+                    modified_ns: id.modified_ns,
+                    samples: self.group_samples,
+                    seconds,
+                };
+                let end = self.offset;
+                self.write_line(&mark)?;
+                let finished = Finished {
+                    start: self.group_start,
+                    end,
+                    seconds,
+                };
+                self.finished.insert(id.clone(), finished);
+            }
+            // An input that cannot be identified is scanned again next time: its records are
+            // closed off so that the next `done` line does not claim them.
+            None => self.write_line(&Mark::Abandoned {})?,
+        }
+        self.group_start = self.offset;
+        self.group_samples = 0;
+        let sync = self.last_sync.elapsed().as_secs_f64() >= SYNC_EVERY_SECS;
+        self.flush(sync)?;
+        Ok(seconds)
+    }
+
+    /// Flushes everything to disk at the end of a run.
+    pub fn finish(mut self) -> Result<()> {
+        self.flush(true)
+    }
+
+    fn flush(&mut self, sync: bool) -> Result<()> {
+        let ctx = || format!("state file {}", self.path.display());
+        self.writer.flush().with_context(ctx)?;
+        if sync {
+            self.writer.get_ref().sync_data().with_context(ctx)?;
+            self.last_sync = Instant::now();
+        }
+        Ok(())
+    }
+
+    fn write_line(&mut self, value: &impl Serialize) -> Result<()> {
+        let mut line = serde_json::to_vec(value)?;
+        line.push(b'\n');
+        self.writer
+            .write_all(&line)
+            .with_context(|| format!("state file {}", self.path.display()))?;
+        self.offset += line.len() as u64;
+        self.lines_written += 1;
+        if self.abort_after.is_some_and(|n| self.lines_written >= n) {
+            let _ = self.writer.flush();
+            std::process::abort();
+        }
+        Ok(())
+    }
+}
+
+/// Test hook: `INKSEAL_FAULT=scan-lines:N` aborts the process, as a kill would, once this run
+/// has written N lines to the state file (its session line included).
+fn fault_limit() -> Option<u64> {
+    std::env::var("INKSEAL_FAULT")
+        .ok()?
+        .strip_prefix("scan-lines:")?
+        .parse()
+        .ok()
+}
