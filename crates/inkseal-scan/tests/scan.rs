@@ -585,10 +585,19 @@ mod parquet_files {
 
     /// Writes a Snappy-compressed Parquet file, one `Vec<Column>` per row group.
     fn write(path: &Path, schema: &str, row_groups: Vec<Vec<Column>>) -> TestResult {
+        write_with(path, schema, row_groups, Compression::SNAPPY)
+    }
+
+    fn write_with(
+        path: &Path,
+        schema: &str,
+        row_groups: Vec<Vec<Column>>,
+        compression: Compression,
+    ) -> TestResult {
         let schema = Arc::new(parse_message_type(schema)?);
         let props = Arc::new(
             WriterProperties::builder()
-                .set_compression(Compression::SNAPPY)
+                .set_compression(compression)
                 .build(),
         );
         let mut writer = SerializedFileWriter::new(std::fs::File::create(path)?, schema, props)?;
@@ -672,6 +681,44 @@ mod parquet_files {
             members,
             ["image[0]", "image[1]", "image[2]", "image[3]", "image[4]"]
         );
+        Ok(())
+    }
+
+    #[test]
+    fn every_common_parquet_codec_is_read() -> TestResult {
+        use parquet::basic::{GzipLevel, ZstdLevel};
+        let f = fixtures();
+        let dir = tempfile::tempdir()?;
+        let schema = "message schema {
+            optional binary key (STRING);
+            optional binary jpg;
+        }";
+        for (name, codec) in [
+            ("none", Compression::UNCOMPRESSED),
+            ("snappy", Compression::SNAPPY),
+            ("gzip", Compression::GZIP(GzipLevel::default())),
+            ("lz4", Compression::LZ4_RAW),
+            ("zstd", Compression::ZSTD(ZstdLevel::default())),
+        ] {
+            let path = dir.path().join(format!("{name}.parquet"));
+            write_with(
+                &path,
+                schema,
+                vec![vec![
+                    flat(vec![text("a"), text("b")]),
+                    flat(vec![Some(f.marked_a.clone()), Some(f.unmarked.clone())]),
+                ]],
+                codec,
+            )?;
+            let outcome = scan(std::slice::from_ref(&path));
+            assert_eq!(
+                outcome.detections(),
+                [("a".to_string(), hex(ID_A))].into_iter().collect(),
+                "{name}: {:?}",
+                outcome.errors()
+            );
+            assert_eq!(outcome.sample_keys(), ["a", "b"], "{name}");
+        }
         Ok(())
     }
 
