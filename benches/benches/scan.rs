@@ -13,6 +13,10 @@
 //! - **Memory:** the peak resident set (VmHWM) of a child process scanning that shard, and a
 //!   shard `INKSEAL_BENCH_BIG` (5,000) samples long. Streaming means the two should differ by
 //!   a small constant, not by ten times the shard.
+//!
+//! `INKSEAL_BENCH_KEEP=DIR` writes the shards to DIR and keeps them; running this benchmark's
+//! binary with `INKSEAL_BENCH_SCAN_CHILD=DIR/small.tar` then scans one shard alone (for a
+//! profiler).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -208,8 +212,11 @@ fn main() -> Result<(), String> {
         .collect();
     let mean_mp = pixels.iter().sum::<f64>() / pixels.len().max(1) as f64;
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let small: PathBuf = dir.path().join("small.tar");
-    let large: PathBuf = dir.path().join("large.tar");
+    // INKSEAL_BENCH_KEEP=DIR keeps the shards there (to profile a scan of them).
+    let keep = std::env::var_os("INKSEAL_BENCH_KEEP").map(PathBuf::from);
+    let shard_dir = keep.as_deref().unwrap_or(dir.path());
+    let small: PathBuf = shard_dir.join("small.tar");
+    let large: PathBuf = shard_dir.join("large.tar");
     write_shard(&small, &samples, n)?;
     write_shard(&large, &samples, big)?;
     println!(

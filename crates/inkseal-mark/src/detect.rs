@@ -529,8 +529,8 @@ impl Detector {
         for (y, row) in residual.rows().into_iter().enumerate() {
             for (x, &r) in row.iter().enumerate() {
                 let (u, v) = lattice.apply(x as f64, y as f64);
-                let cu = (u.round() as i64).rem_euclid(n as i64) as usize;
-                let cv = (v.round() as i64).rem_euclid(n as i64) as usize;
+                let cu = crate::num::round_i64(u).rem_euclid(n as i64) as usize;
+                let cv = crate::num::round_i64(v).rem_euclid(n as i64) as usize;
                 let e = self.surface[cv * n + cu].re as f64;
                 let cell = (y / MAP_CELL) * cols + x / MAP_CELL;
                 num[cell] += r as f64 * e;

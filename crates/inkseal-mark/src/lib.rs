@@ -35,6 +35,7 @@ mod error;
 mod fft;
 mod key;
 mod mask;
+mod num;
 mod phash;
 mod pixels;
 mod resample;

@@ -17,6 +17,7 @@ use ndarray::Array2;
 use rustfft::num_complex::Complex32;
 
 use crate::fft::Fft2;
+use crate::num::round_i64;
 use crate::tile::TILE;
 
 /// Lattice hypotheses the detector evaluates per image: the one implied by the image size
@@ -185,7 +186,7 @@ impl Acf {
             for kx in 0..w {
                 let fx = signed(kx, w) / w as f64;
                 let i = ky * w + kx;
-                let q = if fx.hypot(fy) < MIN_FREQ || envelope[i] <= 0.0 {
+                let q = if fx * fx + fy * fy < MIN_FREQ * MIN_FREQ || envelope[i] <= 0.0 {
                     0.0
                 } else {
                     (power[i] / envelope[i] - 1.0).clamp(-1.0, PEAK_CAP)
@@ -196,24 +197,13 @@ impl Acf {
         fft.inverse(&mut data);
         let raw: Vec<f32> = data.iter().map(|c| c.re).collect();
         let z = standardise(&raw, h, w);
-        let mut max3 = vec![0f32; h * w];
-        for y in 0..h {
-            for x in 0..w {
-                let mut m = f32::NEG_INFINITY;
-                for dy in [h - 1, 0, 1] {
-                    for dx in [w - 1, 0, 1] {
-                        m = m.max(z[((y + dy) % h) * w + (x + dx) % w]);
-                    }
-                }
-                max3[y * w + x] = m;
-            }
-        }
+        let max3 = wrapped_max3(&z, h, w);
         let z3 = standardise(&max3, h, w);
         Some(Acf { h, w, z, z3 })
     }
 
     fn index(&self, dx: i64, dy: i64) -> usize {
-        dy.rem_euclid(self.h as i64) as usize * self.w + dx.rem_euclid(self.w as i64) as usize
+        wrap(dy, self.h) * self.w + wrap(dx, self.w)
     }
 
     /// Whether lag `(dx, dy)` is inside the unambiguous window.
@@ -230,8 +220,9 @@ impl Acf {
                 if dy == 0 && dx <= 0 {
                     continue;
                 }
-                let len = (dx as f64).hypot(dy as f64);
-                if !(MIN_PERIOD / MAX_RATIO..=MAX_PERIOD).contains(&len) {
+                let len2 = (dx * dx + dy * dy) as f64;
+                let (lo, hi) = (MIN_PERIOD / MAX_RATIO, MAX_PERIOD);
+                if !(lo * lo..=hi * hi).contains(&len2) {
                     continue;
                 }
                 let v = self.z[self.index(dx, dy)];
@@ -273,7 +264,7 @@ impl Acf {
                     n1 as f64 * a[1] + n2 as f64 * b[1],
                 );
                 if self.in_view(x, y) {
-                    sum += self.z3[self.index(x.round() as i64, y.round() as i64)] as f64;
+                    sum += self.z3[self.index(round_i64(x), round_i64(y))] as f64;
                     n += 1;
                 }
             }
@@ -330,7 +321,7 @@ impl Acf {
     /// The strongest autocorrelation peak within two pixels of `p`, located to a fraction of
     /// a pixel by a parabola on each axis, and its weight; `None` if it is weak.
     fn subpixel_peak(&self, p: [f64; 2]) -> Option<([f64; 2], f64)> {
-        let (cx, cy) = (p[0].round() as i64, p[1].round() as i64);
+        let (cx, cy) = (round_i64(p[0]), round_i64(p[1]));
         let (mut best, mut at) = (f32::NEG_INFINITY, (cx, cy));
         for dy in -2..=2 {
             for dx in -2..=2 {
@@ -378,8 +369,12 @@ impl Acf {
             }
             period += 1.0;
         }
+        // The 16 best, best first (a partial sort: there are ~19,000).
+        if coarse.len() > 16 {
+            coarse.select_nth_unstable_by(15, |x, y| y.0.total_cmp(&x.0));
+            coarse.truncate(16);
+        }
         coarse.sort_by(|x, y| y.0.total_cmp(&x.0));
-        coarse.truncate(16);
         let mut fine: Vec<(f64, f64, f64)> = coarse
             .into_iter()
             .map(|(_, period, angle)| {
@@ -466,53 +461,111 @@ fn square(period: f64, angle_deg: f64) -> ([f64; 2], [f64; 2]) {
 
 /// `(v - mean) / sd` over the values, away from the zero lag.
 fn standardise(v: &[f32], h: usize, w: usize) -> Vec<f32> {
-    let near_zero = |i: usize| {
-        let (y, x) = (i / w, i % w);
-        y.min(h - y) < 6 && x.min(w - x) < 6
-    };
+    // Lags within 6 of zero on both axes (wrapping) are left out and set to 0.
+    let near = |i: usize, n: usize| i.min(n - i) < 6;
     let (mut s, mut s2, mut n) = (0f64, 0f64, 0f64);
-    for (i, &x) in v.iter().enumerate() {
-        if !near_zero(i) {
-            s += x as f64;
-            s2 += (x as f64) * (x as f64);
-            n += 1.0;
+    for y in 0..h {
+        let row = &v[y * w..(y + 1) * w];
+        for (x, &value) in row.iter().enumerate() {
+            if !(near(y, h) && near(x, w)) {
+                s += value as f64;
+                s2 += (value as f64) * (value as f64);
+                n += 1.0;
+            }
         }
     }
     let mean = s / n.max(1.0);
     let sd = (s2 / n.max(1.0) - mean * mean).max(1e-20).sqrt();
-    v.iter()
-        .enumerate()
-        .map(|(i, &x)| {
-            if near_zero(i) {
-                0.0
-            } else {
-                ((x as f64 - mean) / sd) as f32
-            }
-        })
-        .collect()
-}
-
-/// Mean over a `(2r+1) x (2r+1)` window on a torus.
-fn wrapped_box_mean(v: &[f32], h: usize, w: usize, r: usize) -> Vec<f32> {
-    let mut mid = vec![0f32; h * w];
+    let mut out = Vec::with_capacity(h * w);
     for y in 0..h {
         let row = &v[y * w..(y + 1) * w];
-        let mut acc: f64 = (0..=2 * r).map(|k| row[(k + w - r) % w] as f64).sum();
+        out.extend(row.iter().enumerate().map(|(x, &value)| {
+            if near(y, h) && near(x, w) {
+                0.0
+            } else {
+                ((value as f64 - mean) / sd) as f32
+            }
+        }));
+    }
+    out
+}
+
+/// `i` wrapped into `0..n`, for `-n <= i < 2n` (and correct, if slower, beyond).
+#[inline]
+fn wrap(i: i64, n: usize) -> usize {
+    let n = n as i64;
+    if (0..n).contains(&i) {
+        i as usize
+    } else if (-n..0).contains(&i) {
+        (i + n) as usize
+    } else if (n..2 * n).contains(&i) {
+        (i - n) as usize
+    } else {
+        i.rem_euclid(n) as usize
+    }
+}
+
+/// The maximum over each 3x3 neighbourhood on a torus (separable: rows, then columns).
+fn wrapped_max3(v: &[f32], h: usize, w: usize) -> Vec<f32> {
+    let mut rows = vec![0f32; h * w];
+    for y in 0..h {
+        let src = &v[y * w..(y + 1) * w];
+        let dst = &mut rows[y * w..(y + 1) * w];
         for x in 0..w {
-            mid[y * w + x] = acc as f32;
-            acc += row[(x + r + 1) % w] as f64 - row[(x + w - r) % w] as f64;
+            let left = src[if x == 0 { w - 1 } else { x - 1 }];
+            let right = src[if x + 1 == w { 0 } else { x + 1 }];
+            dst[x] = src[x].max(left).max(right);
         }
     }
     let mut out = vec![0f32; h * w];
-    let norm = ((2 * r + 1) * (2 * r + 1)) as f32;
-    for x in 0..w {
-        let mut acc: f64 = (0..=2 * r)
-            .map(|k| mid[((k + h - r) % h) * w + x] as f64)
-            .sum();
-        for y in 0..h {
-            out[y * w + x] = acc as f32 / norm;
-            acc += mid[((y + r + 1) % h) * w + x] as f64 - mid[((y + h - r) % h) * w + x] as f64;
+    for y in 0..h {
+        let up = if y == 0 { h - 1 } else { y - 1 };
+        let down = if y + 1 == h { 0 } else { y + 1 };
+        for x in 0..w {
+            out[y * w + x] = rows[y * w + x]
+                .max(rows[up * w + x])
+                .max(rows[down * w + x]);
         }
+    }
+    out
+}
+
+/// Mean over a `(2r+1) x (2r+1)` window on a torus (`2r + 1 <= h, w`).
+fn wrapped_box_mean(v: &[f32], h: usize, w: usize, r: usize) -> Vec<f32> {
+    // Rows: a running sum along each row. Sums are kept in f64 so that the running updates
+    // do not drift.
+    let mut mid = vec![0f64; h * w];
+    for y in 0..h {
+        let row = &v[y * w..(y + 1) * w];
+        let mut acc: f64 = (0..=2 * r).map(|k| row[(k + w - r) % w] as f64).sum();
+        let (mut add, mut sub) = ((r + 1) % w, (w - r) % w);
+        for x in 0..w {
+            mid[y * w + x] = acc;
+            acc += row[add] as f64 - row[sub] as f64;
+            add = if add + 1 == w { 0 } else { add + 1 };
+            sub = if sub + 1 == w { 0 } else { sub + 1 };
+        }
+    }
+    // Columns: one running sum per column, advanced a whole row at a time.
+    let norm = ((2 * r + 1) * (2 * r + 1)) as f64;
+    let mut acc = vec![0f64; w];
+    for k in 0..=2 * r {
+        let y = (k + h - r) % h;
+        for (a, &m) in acc.iter_mut().zip(&mid[y * w..(y + 1) * w]) {
+            *a += m;
+        }
+    }
+    let mut out = vec![0f32; h * w];
+    let (mut add, mut sub) = ((r + 1) % h, (h - r) % h);
+    for y in 0..h {
+        for (o, &a) in out[y * w..(y + 1) * w].iter_mut().zip(&acc) {
+            *o = (a / norm) as f32;
+        }
+        for x in 0..w {
+            acc[x] += mid[add * w + x] - mid[sub * w + x];
+        }
+        add = if add + 1 == h { 0 } else { add + 1 };
+        sub = if sub + 1 == h { 0 } else { sub + 1 };
     }
     out
 }
@@ -539,6 +592,9 @@ impl Folder {
     /// `TILE x TILE` grid of frequencies.
     pub(crate) fn fold(&mut self, r: &Array2<f32>, lattice: &Lattice) -> Vec<Complex32> {
         let g = TILE * FOLD_OVERSAMPLE;
+        // A power of two, so wrapping onto the grid is a mask (the same as `rem_euclid`).
+        const { assert!((TILE * FOLD_OVERSAMPLE).is_power_of_two()) };
+        let mask = g as i64 - 1;
         let gi = g as i64;
         let o = FOLD_OVERSAMPLE as f64;
         self.grid.fill(Complex32::new(0.0, 0.0));
@@ -549,8 +605,8 @@ impl Folder {
             v *= o;
             let (du, dv) = (m[0][0] * o, m[1][0] * o);
             for &value in row.iter() {
-                let cu = (u.round() as i64).rem_euclid(gi) as usize;
-                let cv = (v.round() as i64).rem_euclid(gi) as usize;
+                let cu = (round_i64(u) & mask) as usize;
+                let cv = (round_i64(v) & mask) as usize;
                 self.grid[cv * g + cu].re += value;
                 u += du;
                 v += dv;
@@ -606,6 +662,27 @@ mod tests {
                 let direct = s / ((2 * r + 1) * (2 * r + 1)) as f32;
                 assert!((fast[y * w + x] - direct).abs() < 1e-3);
             }
+        }
+    }
+
+    #[test]
+    fn wrapped_max3_and_wrap_match_direct() {
+        let (h, w) = (6usize, 8usize);
+        let v: Vec<f32> = (0..h * w).map(|i| ((i * 37) % 23) as f32).collect();
+        let fast = wrapped_max3(&v, h, w);
+        for y in 0..h {
+            for x in 0..w {
+                let mut m = f32::NEG_INFINITY;
+                for dy in [h - 1, 0, 1] {
+                    for dx in [w - 1, 0, 1] {
+                        m = m.max(v[((y + dy) % h) * w + (x + dx) % w]);
+                    }
+                }
+                assert_eq!(fast[y * w + x], m);
+            }
+        }
+        for i in -40i64..40 {
+            assert_eq!(wrap(i, 7), i.rem_euclid(7) as usize, "{i}");
         }
     }
 
