@@ -1,12 +1,13 @@
 //! The embedder: adds the keyed, masked tile to an image's luma.
 
 use ndarray::Array2;
+use rayon::prelude::*;
 
 use crate::code;
 use crate::fft::Fft2;
-use crate::mask::activity_mask;
+use crate::mask::{FLOOR, smoothed_row, streamed_mask};
+use crate::num::round_f32;
 use crate::pixels::PixelLayout;
-use crate::resample::luma;
 use crate::tile::{ANALYSIS_SHORT_SIDE, Layout, OVERSAMPLE, TILE};
 use crate::{Error, ImageMut, Key, Result, WorkId};
 
@@ -25,6 +26,8 @@ const TARGET_PSNR_DB: f64 = 41.0;
 const MAX_QUALITY_GAIN: f64 = 1.5;
 /// Window radius, in image pixels, of the activity measure behind the mask.
 const MASK_RADIUS: usize = 4;
+/// Rows per unit of parallel work when the mark is added.
+const BAND_ROWS: usize = 32;
 
 /// Settings for an [`Embedder`].
 #[derive(Clone, Debug)]
@@ -144,9 +147,7 @@ impl Embedder {
             });
         }
         crate::pixels::check_pixel_limit(w, h, self.config.max_pixels)?;
-        let y = luma(&image.as_ref());
-        let mask = activity_mask(&y, MASK_RADIUS);
-        drop(y);
+        let mask = streamed_mask(&image.as_ref(), MASK_RADIUS);
         let tile = self.fine_tile(id);
         let n = tile.dim().0;
         // Image pixel x sits at analysis coordinate (x + 0.5) * s - 0.5, in tile cells.
@@ -161,49 +162,38 @@ impl Embedder {
                 })
                 .collect()
         };
-        let (xs, ys) = (coords(w), coords(h));
-        let amp = BASE_AMPLITUDE * self.config.strength;
-        let ch = image.layout.channels();
-        let colour = match image.layout {
-            PixelLayout::Gray8 => 1,
-            _ => 3,
+        let painter = Painter {
+            mask: &mask,
+            tile: &tile,
+            xs: coords(w),
+            ys: coords(h),
+            amp: BASE_AMPLITUDE * self.config.strength,
+            ch: image.layout.channels(),
+            colour: match image.layout {
+                PixelLayout::Gray8 => 1,
+                _ => 3,
+            },
         };
-        let tile_at = |row: usize, col: usize| {
-            let (y0, y1, fy) = ys[row];
-            let (x0, x1, fx) = xs[col];
-            (1.0 - fy) * ((1.0 - fx) * tile[(y0, x0)] + fx * tile[(y0, x1)])
-                + fy * ((1.0 - fx) * tile[(y1, x0)] + fx * tile[(y1, x1)])
-        };
-        // The change to one pixel, in gray levels, for mask value `m`.
-        let delta_of = |px: &[u8], m: f32, t: f32| {
-            // Move every colour channel by the same amount, within the room the pixel has,
-            // so hue and saturation never shift where a channel would clip.
-            let lo = px.iter().copied().min().unwrap_or(0) as f32;
-            let hi = px.iter().copied().max().unwrap_or(255) as f32;
-            // Near white and near black the mark can only go one way and shows as grey
-            // dots, so there it moves by one level at most.
-            let down = if lo >= NEAR_WHITE { 1.0 } else { lo };
-            let up = if hi <= NEAR_BLACK { 1.0 } else { 255.0 - hi };
-            (amp * m * t).clamp(-down, up).round()
-        };
+        let colour = painter.colour;
+        let row_len = w as usize * painter.ch;
         // Images that take the mark with quality to spare (mostly flat artwork, smooth
         // gradients) get more of it: estimate the PSNR from every second row, then raise the
-        // mark towards TARGET_PSNR_DB. Flat colour still moves by one level at most.
-        let row_len = w as usize * ch;
-        let flat = crate::mask::FLOOR + 0.01;
-        let (mut est_err, mut est_n) = (0f64, 0f64);
-        for row in (0..h as usize).step_by(2) {
-            let line = &image.data[row * row_len..(row + 1) * row_len];
-            for col in 0..w as usize {
-                let d = delta_of(
-                    &line[col * ch..col * ch + colour],
-                    mask[(row, col)],
-                    tile_at(row, col),
-                );
-                est_err += (d * d) as f64;
-                est_n += 1.0;
-            }
-        }
+        // mark towards TARGET_PSNR_DB. Flat colour still moves by one level at most. Rows are
+        // independent, so they are shared among threads; partial sums are added in row order
+        // so that the result never depends on the thread count.
+        let data = &*image.data;
+        let estimates: Vec<f64> = (0..(h as usize).div_ceil(2))
+            .into_par_iter()
+            .map_init(
+                || painter.scratch(),
+                |scratch, k| {
+                    let row = 2 * k;
+                    painter.estimate_row(row, &data[row * row_len..(row + 1) * row_len], scratch)
+                },
+            )
+            .collect();
+        let est_err: f64 = estimates.iter().sum();
+        let est_n = (estimates.len() * w as usize) as f64;
         // Squared error allowed at the target PSNR; the error grows with the square of the
         // gain (less in flat colour, which is capped).
         let budget = est_n * 255.0 * 255.0 / 10f64.powf(TARGET_PSNR_DB / 10.0);
@@ -212,30 +202,25 @@ impl Embedder {
         } else {
             1.0
         };
-        let mut sq_err = 0f64;
-        let mut extreme = 0u64;
-        for row in 0..h as usize {
-            let line = &mut image.data[row * row_len..(row + 1) * row_len];
-            for col in 0..w as usize {
-                let m = mask[(row, col)];
-                let px = &mut line[col * ch..col * ch + colour];
-                let lo = px.iter().copied().min().unwrap_or(0) as f32;
-                let hi = px.iter().copied().max().unwrap_or(255) as f32;
-                extreme += u64::from(lo >= NEAR_WHITE || hi <= NEAR_BLACK);
-                let delta = delta_of(px, gain * m, tile_at(row, col));
-                let delta = if m <= flat {
-                    delta.clamp(-1.0, 1.0)
-                } else {
-                    delta
-                };
-                for v in px {
-                    let new = (*v as f32 + delta).clamp(0.0, 255.0) as u8;
-                    let d = new as f64 - *v as f64;
-                    sq_err += d * d;
-                    *v = new;
-                }
-            }
-        }
+        let bands: Vec<(f64, u64)> = image
+            .data
+            .par_chunks_mut(row_len * BAND_ROWS)
+            .enumerate()
+            .map_init(
+                || painter.scratch(),
+                |scratch, (band, chunk)| {
+                    let (mut sq_err, mut extreme) = (0f64, 0u64);
+                    for (i, line) in chunk.chunks_exact_mut(row_len).enumerate() {
+                        let (e, x) = painter.paint_row(band * BAND_ROWS + i, line, gain, scratch);
+                        sq_err += e;
+                        extreme += x;
+                    }
+                    (sq_err, extreme)
+                },
+            )
+            .collect();
+        let sq_err: f64 = bands.iter().map(|b| b.0).sum();
+        let extreme: u64 = bands.iter().map(|b| b.1).sum();
         let mse = sq_err / (w as f64 * h as f64 * colour as f64);
         let psnr_db = if mse > 0.0 {
             10.0 * (255.0f64 * 255.0 / mse).log10()
@@ -248,5 +233,116 @@ impl Embedder {
             extreme_share: extreme as f64 / (w as f64 * h as f64),
             quality_gain: gain as f64,
         })
+    }
+}
+
+/// Adds the mark to one row of pixels at a time: everything a row needs, shared by the
+/// threads.
+struct Painter<'a> {
+    /// The activity mask before its final smoothing.
+    mask: &'a Array2<f32>,
+    /// The oversampled spatial tile.
+    tile: &'a Array2<f32>,
+    /// Per image column and row: the two tile cells around it and the weight of the second.
+    xs: Vec<(usize, usize, f32)>,
+    ys: Vec<(usize, usize, f32)>,
+    amp: f32,
+    ch: usize,
+    colour: usize,
+}
+
+/// A thread's row buffers.
+struct RowScratch {
+    mask: Vec<f32>,
+    tile: Vec<f32>,
+}
+
+impl Painter<'_> {
+    fn scratch(&self) -> RowScratch {
+        RowScratch {
+            mask: vec![0.0; self.xs.len()],
+            tile: vec![0.0; self.tile.dim().1],
+        }
+    }
+
+    /// Fills the scratch with row `row`'s smoothed mask and its line of the tile,
+    /// interpolated between the two tile rows around it.
+    fn prepare(&self, row: usize, scratch: &mut RowScratch) {
+        smoothed_row(self.mask, row, &mut scratch.mask);
+        let (y0, y1, fy) = self.ys[row];
+        let (t0, t1) = (self.tile.row(y0), self.tile.row(y1));
+        for ((t, a), b) in scratch.tile.iter_mut().zip(t0.iter()).zip(t1.iter()) {
+            *t = (1.0 - fy) * a + fy * b;
+        }
+    }
+
+    /// The tile's value at image column `col` of the prepared row.
+    #[inline]
+    fn tile_at(&self, scratch: &RowScratch, col: usize) -> f32 {
+        let (x0, x1, fx) = self.xs[col];
+        (1.0 - fx) * scratch.tile[x0] + fx * scratch.tile[x1]
+    }
+
+    /// The change to one pixel, in gray levels, for mask value `m` and tile value `t`.
+    #[inline]
+    fn delta(&self, px: &[u8], m: f32, t: f32) -> f32 {
+        // Move every colour channel by the same amount, within the room the pixel has, so
+        // hue and saturation never shift where a channel would clip.
+        let lo = px.iter().copied().min().unwrap_or(0) as f32;
+        let hi = px.iter().copied().max().unwrap_or(255) as f32;
+        // Near white and near black the mark can only go one way and shows as grey dots,
+        // so there it moves by one level at most.
+        let down = if lo >= NEAR_WHITE { 1.0 } else { lo };
+        let up = if hi <= NEAR_BLACK { 1.0 } else { 255.0 - hi };
+        round_f32((self.amp * m * t).clamp(-down, up))
+    }
+
+    /// The squared change the mark would make to row `row` at gain 1.
+    fn estimate_row(&self, row: usize, line: &[u8], scratch: &mut RowScratch) -> f64 {
+        self.prepare(row, scratch);
+        let mut err = 0f64;
+        for (col, px) in line.chunks_exact(self.ch).enumerate() {
+            let d = self.delta(
+                &px[..self.colour],
+                scratch.mask[col],
+                self.tile_at(scratch, col),
+            );
+            err += (d * d) as f64;
+        }
+        err
+    }
+
+    /// Marks row `row` in place; returns its squared error over colour samples and its
+    /// number of near-white or near-black pixels.
+    fn paint_row(
+        &self,
+        row: usize,
+        line: &mut [u8],
+        gain: f32,
+        scratch: &mut RowScratch,
+    ) -> (f64, u64) {
+        self.prepare(row, scratch);
+        let flat = FLOOR + 0.01;
+        let (mut sq_err, mut extreme) = (0f64, 0u64);
+        for (col, px) in line.chunks_exact_mut(self.ch).enumerate() {
+            let px = &mut px[..self.colour];
+            let m = scratch.mask[col];
+            let lo = px.iter().copied().min().unwrap_or(0) as f32;
+            let hi = px.iter().copied().max().unwrap_or(255) as f32;
+            extreme += u64::from(lo >= NEAR_WHITE || hi <= NEAR_BLACK);
+            let delta = self.delta(px, gain * m, self.tile_at(scratch, col));
+            let delta = if m <= flat {
+                delta.clamp(-1.0, 1.0)
+            } else {
+                delta
+            };
+            for v in px {
+                let new = (*v as f32 + delta).clamp(0.0, 255.0) as u8;
+                let d = new as f64 - *v as f64;
+                sq_err += d * d;
+                *v = new;
+            }
+        }
+        (sq_err, extreme)
     }
 }

@@ -16,6 +16,21 @@ pub(crate) fn round_i64(x: f64) -> i64 {
     }
 }
 
+/// `x.round()` for `f32` (halves away from zero) without a libm call; exact for every
+/// `|x| < 2^23`.
+#[inline]
+pub(crate) fn round_f32(x: f32) -> f32 {
+    let t = x as i32;
+    let f = x - t as f32;
+    (if f >= 0.5 {
+        t + 1
+    } else if f <= -0.5 {
+        t - 1
+    } else {
+        t
+    }) as f32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -40,6 +55,18 @@ mod tests {
             -0.0,
         ] {
             assert_eq!(round_i64(x), x.round() as i64, "{x}");
+        }
+    }
+
+    #[test]
+    fn rounds_f32_like_the_standard_library() {
+        let mut x = -600.0f32;
+        while x <= 600.0 {
+            assert_eq!(round_f32(x), x.round(), "{x}");
+            x += 0.0078125;
+        }
+        for x in [0.49999997f32, -0.49999997, 2.5, -2.5, 8388607.5, -0.0, 0.0] {
+            assert_eq!(round_f32(x), x.round(), "{x}");
         }
     }
 }

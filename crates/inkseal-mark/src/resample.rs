@@ -5,6 +5,7 @@ use ndarray::Array2;
 use crate::pixels::{ImageRef, PixelLayout};
 
 /// BT.601 luma of an 8-bit image, as a `height x width` plane.
+#[cfg(test)]
 pub(crate) fn luma(img: &ImageRef<'_>) -> Array2<f32> {
     let (w, h) = (img.width as usize, img.height as usize);
     let ch = img.layout.channels();
