@@ -177,26 +177,44 @@ fn row_box_mean(src: &[f32], radius: usize, prefix: &mut [f64], out: &mut [f32])
     }
 }
 
-/// Row `y` of the 3x3 clipped mean of `m` (the mask's final smoothing), into `out`.
+/// Row `y` of the 3x3 clipped mean of `m` (the mask's final smoothing), into `out`: the sum
+/// over the rows in the window, then over the columns, divided by the window's size.
 pub(crate) fn smoothed_row(m: &Array2<f32>, y: usize, out: &mut [f32]) {
     let (h, w) = m.dim();
+    if w == 0 {
+        return;
+    }
     let rows = y.saturating_sub(1)..(y + 2).min(h);
     let n_rows = rows.len() as f32;
-    out.fill(0.0);
+    let mut first = true;
     for r in rows {
         let row = m.row(r);
         let Some(row) = row.as_slice() else {
             continue;
         };
-        for (x, o) in out.iter_mut().enumerate() {
-            let (a, b) = (x.saturating_sub(1), (x + 2).min(w));
-            let sum: f32 = row[a..b].iter().sum();
-            *o += sum / (b - a) as f32;
+        if first {
+            out.copy_from_slice(row);
+            first = false;
+        } else {
+            for (o, v) in out.iter_mut().zip(row) {
+                *o += v;
+            }
         }
     }
-    for o in out.iter_mut() {
-        *o /= n_rows;
+    // Columns, in place: keep the previous column's row sum before overwriting it.
+    if w == 1 {
+        out[0] /= n_rows;
+        return;
     }
+    let (edge, inner) = (1.0 / (2.0 * n_rows), 1.0 / (3.0 * n_rows));
+    let mut prev = out[0];
+    out[0] = (out[0] + out[1]) * edge;
+    for x in 1..w - 1 {
+        let here = out[x];
+        out[x] = (prev + here + out[x + 1]) * inner;
+        prev = here;
+    }
+    out[w - 1] = (prev + out[w - 1]) * edge;
 }
 
 #[cfg(test)]

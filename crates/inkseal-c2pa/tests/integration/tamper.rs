@@ -10,8 +10,8 @@ use crate::common::*;
 fn flip_image_data(format: &Format, bytes: &mut [u8]) {
     let manifest_before = c2pa::jumbf_io::load_jumbf_from_memory(format.mime_type(), bytes).ok();
     let start = match format {
-        Format::Png => find(bytes, b"IDAT").unwrap() + 4 + 200,
-        Format::Jpeg => find(bytes, &[0xFF, 0xDA]).unwrap() + 400,
+        Format::Png => png_chunk_data(bytes, b"IDAT") + 200,
+        Format::Jpeg => jpeg_scan_data(bytes) + 400,
         other => panic!("no image data rule for {other}"),
     };
     let mut changed = 0;
@@ -29,6 +29,36 @@ fn flip_image_data(format: &Format, bytes: &mut [u8]) {
         manifest_before, manifest_after,
         "the manifest bytes must stay as they were"
     );
+}
+
+/// Where the data of the first chunk of `kind` starts, found by walking the chunks (the
+/// manifest's own bytes may contain any four letters).
+fn png_chunk_data(bytes: &[u8], kind: &[u8; 4]) -> usize {
+    let mut at = 8;
+    while at + 8 <= bytes.len() {
+        let len = u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        if &bytes[at + 4..at + 8] == kind {
+            return at + 8;
+        }
+        at += 12 + len;
+    }
+    panic!("no {} chunk", String::from_utf8_lossy(kind));
+}
+
+/// Where the entropy-coded data of the first scan starts, found by walking the marker
+/// segments (an APP11 manifest may contain the bytes FF DA).
+fn jpeg_scan_data(bytes: &[u8]) -> usize {
+    let mut at = 2;
+    while at + 4 <= bytes.len() {
+        assert_eq!(bytes[at], 0xFF, "marker expected at {at}");
+        let marker = bytes[at + 1];
+        let len = u16::from_be_bytes([bytes[at + 2], bytes[at + 3]]) as usize;
+        if marker == 0xDA {
+            return at + 2 + len;
+        }
+        at += 2 + len;
+    }
+    panic!("no scan");
 }
 
 #[test]
