@@ -24,7 +24,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use image::RgbImage;
-use inkseal_benches::testdata_images;
+use inkseal_benches::{median, testdata_images};
 use inkseal_mark::{EmbedConfig, Embedder, ImageMut, Key, PixelLayout, WorkId};
 use inkseal_scan::{Input, ScanConfig, Scanner};
 use rand::{Rng, SeedableRng};
@@ -122,16 +122,6 @@ fn write_shard(path: &Path, samples: &[Vec<u8>], n: usize) -> Result<(), String>
         .into_inner()
         .and_then(|mut w| w.flush())
         .map_err(|e| e.to_string())
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    let mid = xs.len() / 2;
-    if xs.len() % 2 == 1 {
-        xs[mid]
-    } else {
-        (xs[mid - 1] + xs[mid]) / 2.0
-    }
 }
 
 /// A line of /proc/self/status in kB, e.g. "VmHWM".

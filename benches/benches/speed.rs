@@ -12,7 +12,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use image::RgbImage;
-use inkseal_benches::{env_list, testdata_images};
+use inkseal_benches::{env_list, median, testdata_images};
 use inkseal_mark::{
     Analysis, DetectConfig, Detector, EmbedConfig, Embedder, ImageMut, ImageRef, Key, PixelLayout,
     WorkId,
@@ -25,7 +25,7 @@ const BASELINE_QUALITY: u8 = 90;
 /// `setup` runs before each call, outside the timed region.
 fn median_ms<S, T>(runs: usize, mut setup: impl FnMut() -> S, mut f: impl FnMut(S) -> T) -> f64 {
     black_box(f(setup()));
-    let mut times: Vec<f64> = (0..runs)
+    let times: Vec<f64> = (0..runs)
         .map(|_| {
             let input = setup();
             let start = Instant::now();
@@ -33,13 +33,7 @@ fn median_ms<S, T>(runs: usize, mut setup: impl FnMut() -> S, mut f: impl FnMut(
             start.elapsed().as_secs_f64() * 1e3
         })
         .collect();
-    times.sort_by(f64::total_cmp);
-    let mid = times.len() / 2;
-    if times.len() % 2 == 1 {
-        times[mid]
-    } else {
-        (times[mid - 1] + times[mid]) / 2.0
-    }
+    median(times)
 }
 
 fn encode_jpeg(img: &RgbImage, quality: u8) -> Result<Vec<u8>, String> {

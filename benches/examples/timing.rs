@@ -11,19 +11,10 @@
 use std::hint::black_box;
 use std::time::Instant;
 
+use inkseal_benches::median;
 use inkseal_mark::{
     DetectConfig, Detector, EmbedConfig, Embedder, ImageMut, ImageRef, Key, PixelLayout, WorkId,
 };
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    let mid = xs.len() / 2;
-    if xs.len() % 2 == 1 {
-        xs[mid]
-    } else {
-        (xs[mid - 1] + xs[mid]) / 2.0
-    }
-}
 
 fn main() -> Result<(), String> {
     let mut args = std::env::args().skip(1).peekable();

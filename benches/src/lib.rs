@@ -20,6 +20,20 @@ pub fn env_list(var: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The median of `xs` (the mean of the two middle values for an even count; NaN when empty).
+pub fn median(mut xs: Vec<f64>) -> f64 {
+    if xs.is_empty() {
+        return f64::NAN;
+    }
+    xs.sort_by(f64::total_cmp);
+    let mid = xs.len() / 2;
+    if xs.len() % 2 == 1 {
+        xs[mid]
+    } else {
+        (xs[mid - 1] + xs[mid]) / 2.0
+    }
+}
+
 /// The workspace root (cargo runs benchmarks in the package folder, so relative folders given
 /// in the environment are taken from here).
 pub fn workspace_root() -> PathBuf {

@@ -406,17 +406,21 @@ fn a_dataset_without_marks_exits_1_and_bad_arguments_exit_2() {
     assert_eq!(sha256_hex(&loose), before);
 }
 
-/// Runs a scan with `--resume` that aborts after `lines` state lines, as a kill would.
-fn killed_scan(ds: &Dataset, state: &Path, report: &Path, lines: u64) {
-    let out = ds
-        .sb
-        .cmd()
-        .arg("scan")
+/// `inkseal scan DATASET --json --threads 2 --resume STATE --out REPORT`.
+fn resume_cmd(ds: &Dataset, state: &Path, report: &Path) -> assert_cmd::Command {
+    let mut cmd = ds.sb.cmd();
+    cmd.arg("scan")
         .arg(&ds.dir)
         .args(["--json", "--threads", "2", "--resume"])
         .arg(state)
         .arg("--out")
-        .arg(report)
+        .arg(report);
+    cmd
+}
+
+/// Runs a scan with `--resume` that aborts after `lines` state lines, as a kill would.
+fn killed_scan(ds: &Dataset, state: &Path, report: &Path, lines: u64) {
+    let out = resume_cmd(ds, state, report)
         .env("INKSEAL_FAULT", format!("scan-lines:{lines}"))
         .output()
         .expect("runs");
@@ -424,16 +428,7 @@ fn killed_scan(ds: &Dataset, state: &Path, report: &Path, lines: u64) {
 }
 
 fn resumed_scan(ds: &Dataset, state: &Path, report: &Path) -> std::process::Output {
-    ds.sb
-        .cmd()
-        .arg("scan")
-        .arg(&ds.dir)
-        .args(["--json", "--threads", "2", "--resume"])
-        .arg(state)
-        .arg("--out")
-        .arg(report)
-        .output()
-        .expect("runs")
+    resume_cmd(ds, state, report).output().expect("runs")
 }
 
 /// How many `done` lines the state file has for each input.

@@ -5,6 +5,7 @@ use ndarray::Array2;
 use crate::pixels::{ImageRef, PixelLayout};
 #[cfg(test)]
 use crate::resample::box_mean;
+use crate::resample::row_box_mean;
 
 /// Local contrast (gray levels) at which the mask is 1.
 const REFERENCE_ACTIVITY: f32 = 8.0;
@@ -161,20 +162,6 @@ pub(crate) fn streamed_mask(img: &ImageRef<'_>, radius: usize) -> Array2<f32> {
     };
     m.mapv_inplace(|v| (FLOOR + gain * (v - FLOOR)).min(BOOSTED_MAX));
     m
-}
-
-/// The mean over a clipped `1 + 2 radius` window along one row (`box_mean`'s first pass).
-fn row_box_mean(src: &[f32], radius: usize, prefix: &mut [f64], out: &mut [f32]) {
-    let w = src.len();
-    prefix[0] = 0.0;
-    for (i, v) in src.iter().enumerate() {
-        prefix[i + 1] = prefix[i] + *v as f64;
-    }
-    for (i, dst) in out.iter_mut().enumerate() {
-        let lo = i.saturating_sub(radius);
-        let hi = (i + radius + 1).min(w);
-        *dst = ((prefix[hi] - prefix[lo]) / (hi - lo) as f64) as f32;
-    }
 }
 
 /// Row `y` of the 3x3 clipped mean of `m` (the mask's final smoothing), into `out`: the sum

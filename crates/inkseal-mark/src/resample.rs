@@ -111,21 +111,32 @@ fn resample_rows(
     out
 }
 
+/// The mean over a clipped `2r + 1` window along one row, from prefix sums in `f64`
+/// (`prefix` holds at least `src.len() + 1` values).
+pub(crate) fn row_box_mean(src: &[f32], r: usize, prefix: &mut [f64], out: &mut [f32]) {
+    let w = src.len();
+    prefix[0] = 0.0;
+    for (i, v) in src.iter().enumerate() {
+        prefix[i + 1] = prefix[i] + *v as f64;
+    }
+    for (i, dst) in out.iter_mut().enumerate() {
+        let lo = i.saturating_sub(r);
+        let hi = (i + r + 1).min(w);
+        *dst = ((prefix[hi] - prefix[lo]) / (hi - lo) as f64) as f32;
+    }
+}
+
 /// Mean over a `(2r+1) x (2r+1)` window, the window clipped at the borders.
 pub(crate) fn box_mean(src: &Array2<f32>, r: usize) -> Array2<f32> {
     let (h, w) = src.dim();
     let mut mid = Array2::<f32>::zeros((h, w));
-    let mut line = vec![0f64; w.max(h) + 1];
+    let mut line = vec![0f64; w + 1];
+    let mut row_in = vec![0f32; w];
+    let mut row_out = vec![0f32; w];
     for (src_row, mut mid_row) in src.rows().into_iter().zip(mid.rows_mut()) {
-        line[0] = 0.0;
-        for (i, v) in src_row.iter().enumerate() {
-            line[i + 1] = line[i] + *v as f64;
-        }
-        for (i, dst) in mid_row.iter_mut().enumerate() {
-            let lo = i.saturating_sub(r);
-            let hi = (i + r + 1).min(w);
-            *dst = ((line[hi] - line[lo]) / (hi - lo) as f64) as f32;
-        }
+        row_in.iter_mut().zip(src_row).for_each(|(d, s)| *d = *s);
+        row_box_mean(&row_in, r, &mut line, &mut row_out);
+        mid_row.iter_mut().zip(&row_out).for_each(|(d, s)| *d = *s);
     }
     // Vertical pass row by row (cache friendly): a running sum of the rows in the window.
     let mut out = Array2::<f32>::zeros((h, w));
