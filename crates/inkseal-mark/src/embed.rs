@@ -5,7 +5,7 @@ use rayon::prelude::*;
 
 use crate::code;
 use crate::fft::Fft2;
-use crate::mask::{FLOOR, smoothed_row, streamed_mask};
+use crate::mask::{FLOOR, block_mask, upsampled_row};
 use crate::num::round_f32;
 use crate::pixels::PixelLayout;
 use crate::tile::{ANALYSIS_SHORT_SIDE, Layout, OVERSAMPLE, TILE};
@@ -24,8 +24,11 @@ const TILE_PEAK: f32 = 2.2;
 const TARGET_PSNR_DB: f64 = 41.0;
 /// Largest such gain.
 const MAX_QUALITY_GAIN: f64 = 1.5;
-/// Window radius, in image pixels, of the activity measure behind the mask.
-const MASK_RADIUS: usize = 4;
+/// Window radius, in 2x2 blocks, of the activity measure behind the mask (a 10x10-pixel
+/// window; its quiet neighbours are 4 pixels away diagonally).
+const MASK_RADIUS: usize = 2;
+/// The quality gain is estimated from one row in this many.
+const ESTIMATE_STRIDE: usize = 4;
 /// Rows per unit of parallel work when the mark is added.
 const BAND_ROWS: usize = 32;
 
@@ -147,18 +150,19 @@ impl Embedder {
             });
         }
         crate::pixels::check_pixel_limit(w, h, self.config.max_pixels)?;
-        let mask = streamed_mask(&image.as_ref(), MASK_RADIUS);
-        let tile = self.fine_tile(id);
+        // The tile (an inverse FFT) is made while the mask is computed.
+        let view = image.as_ref();
+        let (mask, tile) = rayon::join(|| block_mask(&view, MASK_RADIUS), || self.fine_tile(id));
         let n = tile.dim().0;
         // Image pixel x sits at analysis coordinate (x + 0.5) * s - 0.5, in tile cells.
         let s = ANALYSIS_SHORT_SIDE as f64 / short as f64;
         let fine = OVERSAMPLE as f64;
-        let coords = |len: u32| -> Vec<(usize, usize, f32)> {
+        let coords = |len: u32| -> Vec<(u32, u32, f32)> {
             (0..len)
                 .map(|x| {
                     let u = (((x as f64 + 0.5) * s - 0.5) * fine).rem_euclid(n as f64);
                     let i0 = (u.floor() as usize) % n;
-                    (i0, (i0 + 1) % n, (u - u.floor()) as f32)
+                    (i0 as u32, ((i0 + 1) % n) as u32, (u - u.floor()) as f32)
                 })
                 .collect()
         };
@@ -168,31 +172,30 @@ impl Embedder {
             xs: coords(w),
             ys: coords(h),
             amp: BASE_AMPLITUDE * self.config.strength,
-            ch: image.layout.channels(),
-            colour: match image.layout {
-                PixelLayout::Gray8 => 1,
-                _ => 3,
-            },
+            layout: image.layout,
         };
-        let colour = painter.colour;
-        let row_len = w as usize * painter.ch;
+        let colour = match image.layout {
+            PixelLayout::Gray8 => 1,
+            _ => 3,
+        };
+        let row_len = w as usize * image.layout.channels();
         // Images that take the mark with quality to spare (mostly flat artwork, smooth
-        // gradients) get more of it: estimate the PSNR from every second row, then raise the
+        // gradients) get more of it: estimate the PSNR from every fourth row, then raise the
         // mark towards TARGET_PSNR_DB. Flat colour still moves by one level at most. Rows are
-        // independent, so they are shared among threads; partial sums are added in row order
-        // so that the result never depends on the thread count.
+        // independent, so they are shared among threads; the sums are integers, so the
+        // result never depends on the thread count.
         let data = &*image.data;
-        let estimates: Vec<f64> = (0..(h as usize).div_ceil(2))
+        let estimates: Vec<u64> = (0..(h as usize).div_ceil(ESTIMATE_STRIDE))
             .into_par_iter()
             .map_init(
                 || painter.scratch(),
                 |scratch, k| {
-                    let row = 2 * k;
+                    let row = ESTIMATE_STRIDE * k;
                     painter.estimate_row(row, &data[row * row_len..(row + 1) * row_len], scratch)
                 },
             )
             .collect();
-        let est_err: f64 = estimates.iter().sum();
+        let est_err = estimates.iter().sum::<u64>() as f64;
         let est_n = (estimates.len() * w as usize) as f64;
         // Squared error allowed at the target PSNR; the error grows with the square of the
         // gain (less in flat colour, which is capped).
@@ -202,14 +205,14 @@ impl Embedder {
         } else {
             1.0
         };
-        let bands: Vec<(f64, u64)> = image
+        let bands: Vec<(u64, u64)> = image
             .data
             .par_chunks_mut(row_len * BAND_ROWS)
             .enumerate()
             .map_init(
                 || painter.scratch(),
                 |scratch, (band, chunk)| {
-                    let (mut sq_err, mut extreme) = (0f64, 0u64);
+                    let (mut sq_err, mut extreme) = (0u64, 0u64);
                     for (i, line) in chunk.chunks_exact_mut(row_len).enumerate() {
                         let (e, x) = painter.paint_row(band * BAND_ROWS + i, line, gain, scratch);
                         sq_err += e;
@@ -219,7 +222,7 @@ impl Embedder {
                 },
             )
             .collect();
-        let sq_err: f64 = bands.iter().map(|b| b.0).sum();
+        let sq_err = bands.iter().map(|b| b.0).sum::<u64>() as f64;
         let extreme: u64 = bands.iter().map(|b| b.1).sum();
         let mse = sq_err / (w as f64 * h as f64 * colour as f64);
         let psnr_db = if mse > 0.0 {
@@ -239,77 +242,95 @@ impl Embedder {
 /// Adds the mark to one row of pixels at a time: everything a row needs, shared by the
 /// threads.
 struct Painter<'a> {
-    /// The activity mask before its final smoothing.
+    /// The activity mask on blocks of pixels (see [`block_mask`]).
     mask: &'a Array2<f32>,
     /// The oversampled spatial tile.
     tile: &'a Array2<f32>,
     /// Per image column and row: the two tile cells around it and the weight of the second.
-    xs: Vec<(usize, usize, f32)>,
-    ys: Vec<(usize, usize, f32)>,
+    xs: Vec<(u32, u32, f32)>,
+    ys: Vec<(u32, u32, f32)>,
+    /// Mark amplitude in gray levels where the mask is 1, before the quality gain.
     amp: f32,
-    ch: usize,
-    colour: usize,
+    layout: PixelLayout,
 }
 
 /// A thread's row buffers.
 struct RowScratch {
+    /// One value per block of the row.
+    blocks: Vec<f32>,
+    /// The mask per pixel.
     mask: Vec<f32>,
+    /// The row's line of the tile, per tile cell.
     tile: Vec<f32>,
+    /// The change each pixel asks for, in whole gray levels, before the pixel's own limits.
+    want: Vec<i32>,
+}
+
+/// Masks at or below this are flat colour, where the mark moves by one level at most.
+const FLAT: f32 = FLOOR + 0.01;
+/// [`NEAR_WHITE`] and [`NEAR_BLACK`] as bytes.
+const NEAR_WHITE_U8: u8 = NEAR_WHITE as u8;
+const NEAR_BLACK_U8: u8 = NEAR_BLACK as u8;
+
+/// The change to one pixel whose colour channels are `px` when the mark asks for `want`
+/// levels: every channel moves by the same amount, within the room the pixel has, so hue and
+/// saturation never shift where a channel would clip. Near white and near black the mark
+/// can only go one way and shows as grey dots, so there it moves by one level at most.
+/// Returns the change and whether the pixel is near white or near black.
+#[inline(always)]
+fn limit<const COLOUR: usize>(px: &[u8], want: i32) -> (i32, bool) {
+    let (mut lo, mut hi) = (px[0], px[0]);
+    for &c in &px[1..COLOUR] {
+        lo = lo.min(c);
+        hi = hi.max(c);
+    }
+    let (white, black) = (lo >= NEAR_WHITE_U8, hi <= NEAR_BLACK_U8);
+    let down = if white { 1 } else { lo as i32 };
+    let up = if black { 1 } else { 255 - hi as i32 };
+    (want.clamp(-down, up), white || black)
 }
 
 impl Painter<'_> {
     fn scratch(&self) -> RowScratch {
+        let w = self.xs.len();
         RowScratch {
-            mask: vec![0.0; self.xs.len()],
+            blocks: vec![0.0; self.mask.dim().1],
+            mask: vec![0.0; w],
             tile: vec![0.0; self.tile.dim().1],
+            want: vec![0; w],
         }
     }
 
-    /// Fills the scratch with row `row`'s smoothed mask and its line of the tile,
-    /// interpolated between the two tile rows around it.
-    fn prepare(&self, row: usize, scratch: &mut RowScratch) {
-        smoothed_row(self.mask, row, &mut scratch.mask);
+    /// Fills the scratch with the change row `row` asks for at each pixel at amplitude `amp`:
+    /// the tile line interpolated between the two tile rows around the row, then at each
+    /// pixel between the two tile cells around it, times the mask, rounded (rounding commutes
+    /// with the pixel's whole-level limits applied after), and at most one level in flat
+    /// colour.
+    fn prepare(&self, row: usize, amp: f32, scratch: &mut RowScratch) {
+        upsampled_row(self.mask, row, &mut scratch.blocks, &mut scratch.mask);
         let (y0, y1, fy) = self.ys[row];
-        let (t0, t1) = (self.tile.row(y0), self.tile.row(y1));
+        let (t0, t1) = (self.tile.row(y0 as usize), self.tile.row(y1 as usize));
         for ((t, a), b) in scratch.tile.iter_mut().zip(t0.iter()).zip(t1.iter()) {
             *t = (1.0 - fy) * a + fy * b;
         }
-    }
-
-    /// The tile's value at image column `col` of the prepared row.
-    #[inline]
-    fn tile_at(&self, scratch: &RowScratch, col: usize) -> f32 {
-        let (x0, x1, fx) = self.xs[col];
-        (1.0 - fx) * scratch.tile[x0] + fx * scratch.tile[x1]
-    }
-
-    /// The change to one pixel, in gray levels, for mask value `m` and tile value `t`.
-    #[inline]
-    fn delta(&self, px: &[u8], m: f32, t: f32) -> f32 {
-        // Move every colour channel by the same amount, within the room the pixel has, so
-        // hue and saturation never shift where a channel would clip.
-        let lo = px.iter().copied().min().unwrap_or(0) as f32;
-        let hi = px.iter().copied().max().unwrap_or(255) as f32;
-        // Near white and near black the mark can only go one way and shows as grey dots,
-        // so there it moves by one level at most.
-        let down = if lo >= NEAR_WHITE { 1.0 } else { lo };
-        let up = if hi <= NEAR_BLACK { 1.0 } else { 255.0 - hi };
-        round_f32((self.amp * m * t).clamp(-down, up))
-    }
-
-    /// The squared change the mark would make to row `row` at gain 1.
-    fn estimate_row(&self, row: usize, line: &[u8], scratch: &mut RowScratch) -> f64 {
-        self.prepare(row, scratch);
-        let mut err = 0f64;
-        for (col, px) in line.chunks_exact(self.ch).enumerate() {
-            let d = self.delta(
-                &px[..self.colour],
-                scratch.mask[col],
-                self.tile_at(scratch, col),
-            );
-            err += (d * d) as f64;
+        let tile = &scratch.tile;
+        for ((want, &m), &(x0, x1, fx)) in scratch.want.iter_mut().zip(&scratch.mask).zip(&self.xs)
+        {
+            let t = (1.0 - fx) * tile[x0 as usize] + fx * tile[x1 as usize];
+            let d = round_f32(amp * m * t) as i32;
+            *want = if m <= FLAT { d.clamp(-1, 1) } else { d };
         }
-        err
+    }
+
+    /// The squared change the mark would make to row `row` at gain 1, summed over its pixels
+    /// (every colour sample of a pixel moves by the same amount).
+    fn estimate_row(&self, row: usize, line: &[u8], scratch: &mut RowScratch) -> u64 {
+        self.prepare(row, self.amp, scratch);
+        match self.layout {
+            PixelLayout::Gray8 => estimate::<1, 1>(line, &scratch.want),
+            PixelLayout::Rgb8 => estimate::<3, 3>(line, &scratch.want),
+            PixelLayout::Rgba8 => estimate::<4, 3>(line, &scratch.want),
+        }
     }
 
     /// Marks row `row` in place; returns its squared error over colour samples and its
@@ -320,29 +341,39 @@ impl Painter<'_> {
         line: &mut [u8],
         gain: f32,
         scratch: &mut RowScratch,
-    ) -> (f64, u64) {
-        self.prepare(row, scratch);
-        let flat = FLOOR + 0.01;
-        let (mut sq_err, mut extreme) = (0f64, 0u64);
-        for (col, px) in line.chunks_exact_mut(self.ch).enumerate() {
-            let px = &mut px[..self.colour];
-            let m = scratch.mask[col];
-            let lo = px.iter().copied().min().unwrap_or(0) as f32;
-            let hi = px.iter().copied().max().unwrap_or(255) as f32;
-            extreme += u64::from(lo >= NEAR_WHITE || hi <= NEAR_BLACK);
-            let delta = self.delta(px, gain * m, self.tile_at(scratch, col));
-            let delta = if m <= flat {
-                delta.clamp(-1.0, 1.0)
-            } else {
-                delta
-            };
-            for v in px {
-                let new = (*v as f32 + delta).clamp(0.0, 255.0) as u8;
-                let d = new as f64 - *v as f64;
-                sq_err += d * d;
-                *v = new;
-            }
+    ) -> (u64, u64) {
+        self.prepare(row, self.amp * gain, scratch);
+        match self.layout {
+            PixelLayout::Gray8 => paint::<1, 1>(line, &scratch.want),
+            PixelLayout::Rgb8 => paint::<3, 3>(line, &scratch.want),
+            PixelLayout::Rgba8 => paint::<4, 3>(line, &scratch.want),
         }
-        (sq_err, extreme)
     }
+}
+
+/// The squared change of a row of `CH`-byte pixels for the prepared `want`.
+fn estimate<const CH: usize, const COLOUR: usize>(line: &[u8], want: &[i32]) -> u64 {
+    let mut err = 0u64;
+    for (px, &want) in line.chunks_exact(CH).zip(want) {
+        let (d, _) = limit::<COLOUR>(&px[..COLOUR], want);
+        err += (d * d) as u64;
+    }
+    err
+}
+
+/// Adds the prepared `want` to a row of `CH`-byte pixels; returns the squared error over its
+/// colour samples and its number of near-white or near-black pixels.
+fn paint<const CH: usize, const COLOUR: usize>(line: &mut [u8], want: &[i32]) -> (u64, u64) {
+    let (mut sq_err, mut extreme) = (0u64, 0u64);
+    for (px, &want) in line.chunks_exact_mut(CH).zip(want) {
+        let px = &mut px[..COLOUR];
+        let (d, ext) = limit::<COLOUR>(px, want);
+        extreme += u64::from(ext);
+        // `limit` keeps every channel within 0..=255.
+        for c in px.iter_mut() {
+            *c = (*c as i32 + d) as u8;
+        }
+        sq_err += (COLOUR as i32 * d * d) as u64;
+    }
+    (sq_err, extreme)
 }
