@@ -6,7 +6,7 @@ use rayon::prelude::*;
 use crate::code;
 use crate::fft::Fft2;
 use crate::mask::{FLOOR, block_mask, upsampled_row};
-use crate::num::round_f32;
+use crate::num::round_i32;
 use crate::pixels::PixelLayout;
 use crate::tile::{ANALYSIS_SHORT_SIDE, Layout, OVERSAMPLE, TILE};
 use crate::{Error, ImageMut, Key, Result, WorkId};
@@ -317,7 +317,7 @@ impl Painter<'_> {
         for ((want, &m), &(x0, x1, fx)) in scratch.want.iter_mut().zip(&scratch.mask).zip(&self.xs)
         {
             let t = (1.0 - fx) * tile[x0 as usize] + fx * tile[x1 as usize];
-            let d = round_f32(amp * m * t) as i32;
+            let d = round_i32(amp * m * t);
             *want = if m <= FLAT { d.clamp(-1, 1) } else { d };
         }
     }
