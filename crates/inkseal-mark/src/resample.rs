@@ -119,10 +119,17 @@ pub(crate) fn row_box_mean(src: &[f32], r: usize, prefix: &mut [f64], out: &mut 
     for (i, v) in src.iter().enumerate() {
         prefix[i + 1] = prefix[i] + *v as f64;
     }
+    // Away from the ends every window holds 2r + 1 samples: one reciprocal serves them all.
+    let full = 1.0 / (2 * r + 1) as f64;
     for (i, dst) in out.iter_mut().enumerate() {
         let lo = i.saturating_sub(r);
         let hi = (i + r + 1).min(w);
-        *dst = ((prefix[hi] - prefix[lo]) / (hi - lo) as f64) as f32;
+        let inv = if hi - lo == 2 * r + 1 {
+            full
+        } else {
+            1.0 / (hi - lo) as f64
+        };
+        *dst = ((prefix[hi] - prefix[lo]) * inv) as f32;
     }
 }
 
@@ -156,11 +163,11 @@ pub(crate) fn box_mean(src: &Array2<f32>, r: usize) -> Array2<f32> {
                 .for_each(|(s, v)| *s -= *v as f64);
             lo += 1;
         }
-        let n = (hi - lo) as f64;
+        let inv = 1.0 / (hi - lo) as f64;
         out_row
             .iter_mut()
             .zip(&sum)
-            .for_each(|(o, s)| *o = (s / n) as f32);
+            .for_each(|(o, s)| *o = (s * inv) as f32);
     }
     out
 }

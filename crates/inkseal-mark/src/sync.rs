@@ -163,11 +163,13 @@ impl Acf {
             }
         };
         let mean = r.iter().sum::<f32>() / (rh * rw) as f32;
+        let tx: Vec<f32> = (0..w).map(|x| taper(x, w)).collect();
         let mut data = vec![Complex32::new(0.0, 0.0); h * w];
-        for y in 0..h {
+        for (y, out) in data.chunks_exact_mut(w).enumerate() {
             let ty = taper(y, h);
-            for x in 0..w {
-                data[y * w + x].re = (r[(y + oy, x + ox)] - mean) * ty * taper(x, w);
+            let row = r.row(y + oy);
+            for ((d, &v), &t) in out.iter_mut().zip(row.iter().skip(ox)).zip(&tx) {
+                d.re = (v - mean) * ty * t;
             }
         }
         let mut fft = Fft2::rect(h, w);
@@ -181,10 +183,10 @@ impl Acf {
                 k as f64
             }
         };
+        let fxs: Vec<f64> = (0..w).map(|kx| signed(kx, w) / w as f64).collect();
         for ky in 0..h {
             let fy = signed(ky, h) / h as f64;
-            for kx in 0..w {
-                let fx = signed(kx, w) / w as f64;
+            for (kx, &fx) in fxs.iter().enumerate() {
                 let i = ky * w + kx;
                 let q = if fx * fx + fy * fy < MIN_FREQ * MIN_FREQ || envelope[i] <= 0.0 {
                     0.0
@@ -476,6 +478,7 @@ fn standardise(v: &[f32], h: usize, w: usize) -> Vec<f32> {
     }
     let mean = s / n.max(1.0);
     let sd = (s2 / n.max(1.0) - mean * mean).max(1e-20).sqrt();
+    let inv_sd = 1.0 / sd;
     let mut out = Vec::with_capacity(h * w);
     for y in 0..h {
         let row = &v[y * w..(y + 1) * w];
@@ -483,7 +486,7 @@ fn standardise(v: &[f32], h: usize, w: usize) -> Vec<f32> {
             if near(y, h) && near(x, w) {
                 0.0
             } else {
-                ((value as f64 - mean) / sd) as f32
+                ((value as f64 - mean) * inv_sd) as f32
             }
         }));
     }
@@ -547,7 +550,7 @@ fn wrapped_box_mean(v: &[f32], h: usize, w: usize, r: usize) -> Vec<f32> {
         }
     }
     // Columns: one running sum per column, advanced a whole row at a time.
-    let norm = ((2 * r + 1) * (2 * r + 1)) as f64;
+    let inv_norm = 1.0 / ((2 * r + 1) * (2 * r + 1)) as f64;
     let mut acc = vec![0f64; w];
     for k in 0..=2 * r {
         let y = (k + h - r) % h;
@@ -559,7 +562,7 @@ fn wrapped_box_mean(v: &[f32], h: usize, w: usize, r: usize) -> Vec<f32> {
     let (mut add, mut sub) = ((r + 1) % h, (h - r) % h);
     for y in 0..h {
         for (o, &a) in out[y * w..(y + 1) * w].iter_mut().zip(&acc) {
-            *o = (a / norm) as f32;
+            *o = (a * inv_norm) as f32;
         }
         for x in 0..w {
             acc[x] += mid[add * w + x] - mid[sub * w + x];
