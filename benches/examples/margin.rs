@@ -6,9 +6,9 @@
 //! (IMAGE is a file name in `testdata/` or `INKSEAL_BENCH_DIR`; attacks by table name).
 
 use inkseal_benches::attacks::Attack;
-use inkseal_benches::testdata_images;
+use inkseal_benches::{rgb_view, testdata_images};
 use inkseal_mark::{
-    DetectConfig, Detector, EmbedConfig, Embedder, ImageMut, ImageRef, Key, PixelLayout, WorkId,
+    DetectConfig, Detector, EmbedConfig, Embedder, ImageMut, Key, PixelLayout, WorkId,
 };
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -41,12 +41,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         gain += report.quality_gain;
         for (i, attack) in attacks.iter().enumerate() {
             let a = attack.apply(&marked, 7);
-            let d = det.detect(ImageRef::new(
-                a.as_raw(),
-                a.width(),
-                a.height(),
-                PixelLayout::Rgb8,
-            )?)?;
+            let d = det.detect(rgb_view(&a)?)?;
             found[i] += u64::from(d.detected && d.work_id == Some(id));
             bits[i] += d.bit_agreement;
         }

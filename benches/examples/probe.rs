@@ -5,9 +5,9 @@
 //! (IMAGE is a file name in `testdata/` or `INKSEAL_BENCH_DIR`; attacks by table name).
 
 use inkseal_benches::attacks::Attack;
-use inkseal_benches::testdata_images;
+use inkseal_benches::{rgb_view, testdata_images};
 use inkseal_mark::{
-    DetectConfig, Detector, EmbedConfig, Embedder, ImageMut, ImageRef, Key, PixelLayout, WorkId,
+    DetectConfig, Detector, EmbedConfig, Embedder, ImageMut, Key, PixelLayout, WorkId,
 };
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -30,12 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let attack = Attack::by_name(a).ok_or_else(|| format!("no attack named {a}"))?;
         for (label, img) in [("marked", &marked), ("unmarked", original)] {
             let attacked = attack.apply(img, 1);
-            let d = det.detect(ImageRef::new(
-                attacked.as_raw(),
-                attacked.width(),
-                attacked.height(),
-                PixelLayout::Rgb8,
-            )?)?;
+            let d = det.detect(rgb_view(&attacked)?)?;
             println!(
                 "{a} {label} {}x{}: detected {} id {:?} (right: {}) p {:.2e} sync_z {:.2} bits {:.3}",
                 attacked.width(),

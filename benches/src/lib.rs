@@ -20,6 +20,16 @@ pub fn env_list(var: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A view of an RGB image for the detector and embedder.
+pub fn rgb_view(img: &RgbImage) -> inkseal_mark::Result<inkseal_mark::ImageRef<'_>> {
+    inkseal_mark::ImageRef::new(
+        img.as_raw(),
+        img.width(),
+        img.height(),
+        inkseal_mark::PixelLayout::Rgb8,
+    )
+}
+
 /// The median of `xs` (the mean of the two middle values for an even count; NaN when empty).
 pub fn median(mut xs: Vec<f64>) -> f64 {
     if xs.is_empty() {

@@ -10,9 +10,9 @@
 //! (all 20 of these pass; the test asks for 18).
 
 use inkseal_benches::attacks::Attack;
-use inkseal_benches::testdata_images;
+use inkseal_benches::{rgb_view, testdata_images};
 use inkseal_mark::{
-    DetectConfig, Detector, EmbedConfig, Embedder, ImageMut, ImageRef, Key, PixelLayout, WorkId,
+    DetectConfig, Detector, EmbedConfig, Embedder, ImageMut, Key, PixelLayout, WorkId,
 };
 
 const IMAGES: [&str; 3] = ["coffee.png", "skimage_logo.png", "retina.jpg"];
@@ -45,12 +45,7 @@ fn required_attacks_keep_the_exact_id_and_never_fire_on_unmarked_images()
             let attack = Attack::by_name(attack_name).ok_or("unknown attack")?;
             for (img, expect) in [(&marked, Some(id)), (original, None)] {
                 let a = attack.apply(img, 7);
-                let d = det.detect(ImageRef::new(
-                    a.as_raw(),
-                    a.width(),
-                    a.height(),
-                    PixelLayout::Rgb8,
-                )?)?;
+                let d = det.detect(rgb_view(&a)?)?;
                 if d.work_id != expect || d.detected != expect.is_some() {
                     misses.push(format!(
                         "{attack_name} on {name} ({}marked): {d:?}",
@@ -80,12 +75,7 @@ fn social_upload_of_the_flat_logo_keeps_the_id_for_most_ids()
         let mut marked = original.clone();
         emb.embed(ImageMut::new(&mut marked, w, h, PixelLayout::Rgb8)?, id)?;
         let a = attack.apply(&marked, 7);
-        let d = det.detect(ImageRef::new(
-            a.as_raw(),
-            a.width(),
-            a.height(),
-            PixelLayout::Rgb8,
-        )?)?;
+        let d = det.detect(rgb_view(&a)?)?;
         // A wrong ID would be a false attribution, which must never happen.
         assert!(d.work_id.is_none() || d.work_id == Some(id), "{d:?}");
         exact += u32::from(d.detected && d.work_id == Some(id));

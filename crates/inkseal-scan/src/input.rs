@@ -95,8 +95,14 @@ impl Input {
         match self {
             Input::Folder(dir) => walk(dir, config, visit),
             Input::Image(path) => read_image_file(path, config, visit),
-            Input::Tar { path, gzip } => read_tar(path, *gzip, config, visit),
-            Input::Zip(path) => read_zip(path, config, visit),
+            Input::Tar { path, gzip } => match open_input(path, visit) {
+                Ok((source, file)) => read_tar(&source, file, *gzip, config, visit),
+                Err(flow) => flow,
+            },
+            Input::Zip(path) => match open_input(path, visit) {
+                Ok((source, file)) => read_zip(&source, file, config, visit),
+                Err(flow) => flow,
+            },
             Input::Parquet(path) => crate::parquet_file::read(path, config, visit),
         }
     }
@@ -104,6 +110,19 @@ impl Input {
 
 pub(crate) fn display(path: &Path) -> String {
     path.display().to_string()
+}
+
+/// Opens the input file at `path` and names it for records. If it cannot be opened, one
+/// input error goes to `visit` and its answer comes back as the `Err`.
+pub(crate) fn open_input(
+    path: &Path,
+    visit: &mut dyn FnMut(SampleResult) -> ControlFlow<()>,
+) -> std::result::Result<(String, File), ControlFlow<()>> {
+    let source = display(path);
+    match File::open(path) {
+        Ok(f) => Ok((source, f)),
+        Err(e) => Err(visit(Err(SampleError::input(&source, e.into())))),
+    }
 }
 
 fn walk(
@@ -231,18 +250,16 @@ fn read_prefix(reader: &mut dyn Read, n: usize) -> io::Result<Vec<u8>> {
     Ok(prefix)
 }
 
+/// Streams the members of the tar shard `file` (named `source`), gzipped or not.
 fn read_tar(
-    path: &Path,
+    source: &str,
+    file: File,
     gzip: bool,
     config: &ScanConfig,
     visit: &mut dyn FnMut(SampleResult) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
-    let source = display(path);
-    let fail = |e: Error| Err(SampleError::input(&source, e));
-    let mut file = match File::open(path) {
-        Ok(f) => BufReader::new(f),
-        Err(e) => return visit(fail(e.into())),
-    };
+    let fail = |e: Error| Err(SampleError::input(source, e));
+    let mut file = BufReader::new(file);
     let mut stream: Box<dyn Read> = if gzip {
         match read_prefix(&mut file, 2) {
             Ok(magic) if magic == [0x1f, 0x8b] => Box::new(flate2::read::MultiGzDecoder::new(
@@ -287,7 +304,7 @@ fn read_tar(
         let size = entry.size();
         match read_member(entry, size, config.max_member_bytes) {
             Ok(bytes) => visit(Ok(Sample {
-                source: source.clone(),
+                source: source.to_string(),
                 member: Some(member),
                 key,
                 bytes,
@@ -299,7 +316,7 @@ fn read_tar(
                     other => other,
                 };
                 visit(Err(SampleError {
-                    source: source.clone(),
+                    source: source.to_string(),
                     member: Some(member),
                     key: Some(key),
                     error,
@@ -313,17 +330,15 @@ fn read_tar(
     ControlFlow::Continue(())
 }
 
+/// Streams the members of the zip archive `file` (named `source`).
 fn read_zip(
-    path: &Path,
+    source: &str,
+    file: File,
     config: &ScanConfig,
     visit: &mut dyn FnMut(SampleResult) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
-    let source = display(path);
-    let fail = |e: Error| Err(SampleError::input(&source, e));
-    let mut file = match File::open(path) {
-        Ok(f) => BufReader::new(f),
-        Err(e) => return visit(fail(e.into())),
-    };
+    let fail = |e: Error| Err(SampleError::input(source, e));
+    let mut file = BufReader::new(file);
     match read_prefix(&mut file, 4) {
         Ok(m) if m == b"PK\x03\x04" || m == b"PK\x05\x06" => {}
         Ok(_) => return visit(fail(Error::BadMagic { expected: "zip" })),
@@ -338,7 +353,7 @@ fn read_zip(
             Ok(entry) => entry,
             Err(e) => {
                 visit(Err(SampleError {
-                    source: source.clone(),
+                    source: source.to_string(),
                     member: Some(format!("#{index}")),
                     key: None,
                     error: Error::Zip(e.to_string()),
@@ -357,13 +372,13 @@ fn read_zip(
         let size = entry.size();
         visit(match read_member(entry, size, config.max_member_bytes) {
             Ok(bytes) => Ok(Sample {
-                source: source.clone(),
+                source: source.to_string(),
                 member: Some(member),
                 key,
                 bytes,
             }),
             Err(error) => Err(SampleError {
-                source: source.clone(),
+                source: source.to_string(),
                 member: Some(member),
                 key: Some(key),
                 error,

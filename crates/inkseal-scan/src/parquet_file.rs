@@ -1,6 +1,5 @@
 //! Parquet files: image columns found from the schema, read row group by row group.
 
-use std::fs::File;
 use std::io::Read;
 use std::ops::ControlFlow;
 use std::path::Path;
@@ -12,7 +11,7 @@ use parquet::record::reader::RowIter;
 use parquet::record::{Field, Row};
 use parquet::schema::types::{Type, TypePtr};
 
-use crate::input::display;
+use crate::input::open_input;
 use crate::sample::SampleError;
 use crate::{Error, Sample, SampleResult, ScanConfig};
 
@@ -176,12 +175,11 @@ pub(crate) fn read(
     config: &ScanConfig,
     visit: &mut dyn FnMut(SampleResult) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
-    let source = display(path);
-    let fail = |e: Error| Err(SampleError::input(&source, e));
-    let mut file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) => return visit(fail(e.into())),
+    let (source, mut file) = match open_input(path, visit) {
+        Ok(opened) => opened,
+        Err(flow) => return flow,
     };
+    let fail = |e: Error| Err(SampleError::input(&source, e));
     let mut magic = [0u8; 4];
     match file.read_exact(&mut magic) {
         Ok(()) if &magic == b"PAR1" => {}
