@@ -5,6 +5,7 @@ use rustfft::num_complex::Complex32;
 
 use crate::code;
 use crate::fft::Fft2;
+use crate::pool;
 use crate::resample::{box_mean, resample_luma};
 use crate::stats::{binomial_sf, combined_p, max_normal_sf};
 use crate::sync::{self, Folder, Lattice};
@@ -189,6 +190,15 @@ pub struct Analysis {
     residual: Option<Array2<f32>>,
     lattices: Vec<Lattice>,
     spectra: Vec<Vec<Complex32>>,
+}
+
+impl Drop for Analysis {
+    fn drop(&mut self) {
+        // The whitened plane goes back to the thread's pool for the next image.
+        if let Some(r) = self.residual.take() {
+            pool::give_plane(r);
+        }
+    }
 }
 
 impl Analysis {
@@ -621,13 +631,20 @@ fn analysis_residual(image: &ImageRef<'_>) -> Array2<f32> {
         ((w * s).round() as usize).max(1),
         ((h * s).round() as usize).max(1),
     );
-    let y = resample_luma(image, s, ah, aw);
-    let mut r = &y - &box_mean(&y, PREDICTOR_RADIUS);
-    let energy = box_mean(&r.mapv(|v| v * v), ENERGY_RADIUS);
+    let mut r = resample_luma(image, s, ah, aw);
+    let prediction = box_mean(&r, PREDICTOR_RADIUS);
+    r -= &prediction;
+    let mut squares = prediction;
+    ndarray::Zip::from(&mut squares)
+        .and(&r)
+        .for_each(|q, &v| *q = v * v);
+    let energy = box_mean(&squares, ENERGY_RADIUS);
     ndarray::Zip::from(&mut r).and(&energy).for_each(|v, &e| {
         // `max`: a running box sum can leave a tiny negative energy where the residual is 0.
         *v = (*v / (e.max(0.0).sqrt() + ENERGY_FLOOR)).clamp(-CLIP, CLIP);
     });
+    pool::give_plane(squares);
+    pool::give_plane(energy);
     r
 }
 

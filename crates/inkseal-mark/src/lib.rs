@@ -38,6 +38,7 @@ mod mask;
 mod num;
 mod phash;
 mod pixels;
+mod pool;
 mod resample;
 mod stats;
 mod sync;

@@ -3,6 +3,7 @@
 use ndarray::Array2;
 
 use crate::pixels::{ImageRef, PixelLayout};
+use crate::pool;
 
 /// BT.601 luma of an 8-bit image, as a `height x width` plane.
 #[cfg(test)]
@@ -88,7 +89,7 @@ fn resample_rows(
     let tx = taps(w, out_w, scale);
     let ty = taps(h, out_h, scale);
     // Horizontal pass, one source row at a time.
-    let mut mid = Array2::<f32>::zeros((h, out_w));
+    let mut mid = pool::zeros(h, out_w);
     let mut src_row = vec![0f32; w];
     for (r, mut mid_row) in mid.rows_mut().into_iter().enumerate() {
         row_of(r, &mut src_row);
@@ -101,13 +102,14 @@ fn resample_rows(
         }
     }
     // Vertical pass.
-    let mut out = Array2::<f32>::zeros((out_h, out_w));
+    let mut out = pool::zeros(out_h, out_w);
     for (mut out_row, (start, weights)) in out.rows_mut().into_iter().zip(&ty) {
         for (k, wt) in weights.iter().enumerate() {
             let r = mid.row((start + k).min(h - 1));
             out_row.zip_mut_with(&r, |o, v| *o += wt * v);
         }
     }
+    pool::give_plane(mid);
     out
 }
 
@@ -136,7 +138,7 @@ pub(crate) fn row_box_mean(src: &[f32], r: usize, prefix: &mut [f64], out: &mut 
 /// Mean over a `(2r+1) x (2r+1)` window, the window clipped at the borders.
 pub(crate) fn box_mean(src: &Array2<f32>, r: usize) -> Array2<f32> {
     let (h, w) = src.dim();
-    let mut mid = Array2::<f32>::zeros((h, w));
+    let mut mid = pool::zeros(h, w);
     let mut line = vec![0f64; w + 1];
     let mut row_in = vec![0f32; w];
     let mut row_out = vec![0f32; w];
@@ -146,7 +148,7 @@ pub(crate) fn box_mean(src: &Array2<f32>, r: usize) -> Array2<f32> {
         mid_row.iter_mut().zip(&row_out).for_each(|(d, s)| *d = *s);
     }
     // Vertical pass row by row (cache friendly): a running sum of the rows in the window.
-    let mut out = Array2::<f32>::zeros((h, w));
+    let mut out = pool::zeros(h, w);
     let mut sum = vec![0f64; w];
     let (mut lo, mut hi) = (0usize, 0usize); // rows [lo, hi) are in `sum`
     for (i, mut out_row) in out.rows_mut().into_iter().enumerate() {
@@ -169,6 +171,7 @@ pub(crate) fn box_mean(src: &Array2<f32>, r: usize) -> Array2<f32> {
             .zip(&sum)
             .for_each(|(o, s)| *o = (s * inv) as f32);
     }
+    pool::give_plane(mid);
     out
 }
 

@@ -18,6 +18,7 @@ use rustfft::num_complex::Complex32;
 
 use crate::fft::Fft2;
 use crate::num::round_i64;
+use crate::pool;
 use crate::tile::TILE;
 
 /// Lattice hypotheses the detector evaluates per image: the one implied by the image size
@@ -132,6 +133,8 @@ pub(crate) fn hypotheses(r: &Array2<f32>) -> Vec<Lattice> {
             out.push(lattice);
         }
     }
+    pool::give(acf.z);
+    pool::give(acf.z3);
     out
 }
 
@@ -164,7 +167,7 @@ impl Acf {
         };
         let mean = r.iter().sum::<f32>() / (rh * rw) as f32;
         let tx: Vec<f32> = (0..w).map(|x| taper(x, w)).collect();
-        let mut data = vec![Complex32::new(0.0, 0.0); h * w];
+        let mut data: Vec<Complex32> = pool::take(h * w);
         for (y, out) in data.chunks_exact_mut(w).enumerate() {
             let ty = taper(y, h);
             let row = r.row(y + oy);
@@ -174,7 +177,10 @@ impl Acf {
         }
         let mut fft = Fft2::rect(h, w);
         fft.forward(&mut data);
-        let power: Vec<f32> = data.iter().map(|c| c.norm_sqr()).collect();
+        let mut power: Vec<f32> = pool::take(h * w);
+        for (p, c) in power.iter_mut().zip(&data) {
+            *p = c.norm_sqr();
+        }
         let envelope = wrapped_box_mean(&power, h, w, ENVELOPE_RADIUS);
         let signed = |k: usize, n: usize| {
             if k > n / 2 {
@@ -196,11 +202,18 @@ impl Acf {
                 data[i] = Complex32::new(q, 0.0);
             }
         }
+        pool::give(envelope);
         fft.inverse(&mut data);
-        let raw: Vec<f32> = data.iter().map(|c| c.re).collect();
+        let mut raw = power;
+        for (r, c) in raw.iter_mut().zip(&data) {
+            *r = c.re;
+        }
+        pool::give(data);
         let z = standardise(&raw, h, w);
+        pool::give(raw);
         let max3 = wrapped_max3(&z, h, w);
         let z3 = standardise(&max3, h, w);
+        pool::give(max3);
         Some(Acf { h, w, z, z3 })
     }
 
@@ -479,7 +492,8 @@ fn standardise(v: &[f32], h: usize, w: usize) -> Vec<f32> {
     let mean = s / n.max(1.0);
     let sd = (s2 / n.max(1.0) - mean * mean).max(1e-20).sqrt();
     let inv_sd = 1.0 / sd;
-    let mut out = Vec::with_capacity(h * w);
+    let mut out = pool::take(h * w);
+    out.clear();
     for y in 0..h {
         let row = &v[y * w..(y + 1) * w];
         out.extend(row.iter().enumerate().map(|(x, &value)| {
@@ -510,7 +524,7 @@ fn wrap(i: i64, n: usize) -> usize {
 
 /// The maximum over each 3x3 neighbourhood on a torus (separable: rows, then columns).
 fn wrapped_max3(v: &[f32], h: usize, w: usize) -> Vec<f32> {
-    let mut rows = vec![0f32; h * w];
+    let mut rows = pool::take(h * w);
     for y in 0..h {
         let src = &v[y * w..(y + 1) * w];
         let dst = &mut rows[y * w..(y + 1) * w];
@@ -520,7 +534,7 @@ fn wrapped_max3(v: &[f32], h: usize, w: usize) -> Vec<f32> {
             dst[x] = src[x].max(left).max(right);
         }
     }
-    let mut out = vec![0f32; h * w];
+    let mut out = pool::take(h * w);
     for y in 0..h {
         let up = if y == 0 { h - 1 } else { y - 1 };
         let down = if y + 1 == h { 0 } else { y + 1 };
@@ -530,6 +544,7 @@ fn wrapped_max3(v: &[f32], h: usize, w: usize) -> Vec<f32> {
                 .max(rows[down * w + x]);
         }
     }
+    pool::give(rows);
     out
 }
 
@@ -537,7 +552,7 @@ fn wrapped_max3(v: &[f32], h: usize, w: usize) -> Vec<f32> {
 fn wrapped_box_mean(v: &[f32], h: usize, w: usize, r: usize) -> Vec<f32> {
     // Rows: a running sum along each row. Sums are kept in f64 so that the running updates
     // do not drift.
-    let mut mid = vec![0f64; h * w];
+    let mut mid: Vec<f64> = pool::take(h * w);
     for y in 0..h {
         let row = &v[y * w..(y + 1) * w];
         let mut acc: f64 = (0..=2 * r).map(|k| row[(k + w - r) % w] as f64).sum();
@@ -558,7 +573,7 @@ fn wrapped_box_mean(v: &[f32], h: usize, w: usize, r: usize) -> Vec<f32> {
             *a += m;
         }
     }
-    let mut out = vec![0f32; h * w];
+    let mut out = pool::take(h * w);
     let (mut add, mut sub) = ((r + 1) % h, (h - r) % h);
     for y in 0..h {
         for (o, &a) in out[y * w..(y + 1) * w].iter_mut().zip(&acc) {
@@ -570,6 +585,7 @@ fn wrapped_box_mean(v: &[f32], h: usize, w: usize, r: usize) -> Vec<f32> {
         add = if add + 1 == h { 0 } else { add + 1 };
         sub = if sub + 1 == h { 0 } else { sub + 1 };
     }
+    pool::give(mid);
     out
 }
 
