@@ -13,9 +13,9 @@ use ndarray::Array2;
 use rustfft::num_complex::Complex32;
 
 /// Most buffers a thread keeps.
-const MAX_BUFFERS: usize = 24;
+const MAX_BUFFERS: usize = 16;
 /// Most bytes a thread keeps.
-const MAX_BYTES: usize = 64 << 20;
+const MAX_BYTES: usize = 32 << 20;
 
 thread_local! {
     static F32: RefCell<Vec<Vec<f32>>> = const { RefCell::new(Vec::new()) };
@@ -46,17 +46,24 @@ impl Pooled for Complex32 {
     }
 }
 
-/// A buffer of `len` default values (zeros): the smallest pooled buffer that holds `len`
-/// values, or a new one.
+/// A buffer of `len` default values (zeros), from the pool when it holds any buffer.
 pub(crate) fn take<T: Pooled>(len: usize) -> Vec<T> {
     let reused = T::with_pool(|pool| {
-        let best = pool
+        // The smallest buffer that holds `len` values; else the largest, which grows (so the
+        // pool does not collect buffers of every size it has seen).
+        let fits = pool
             .iter()
             .enumerate()
             .filter(|(_, b)| b.capacity() >= len)
             .min_by_key(|(_, b)| b.capacity())
             .map(|(i, _)| i);
-        best.map(|i| pool.swap_remove(i))
+        let largest = || {
+            pool.iter()
+                .enumerate()
+                .max_by_key(|(_, b)| b.capacity())
+                .map(|(i, _)| i)
+        };
+        fits.or_else(largest).map(|i| pool.swap_remove(i))
     });
     match reused {
         Some(mut v) => {
@@ -110,12 +117,15 @@ mod tests {
         assert_eq!(w.len(), 600);
         assert!(w.iter().all(|&x| x == 0.0));
         give(w);
-        // A larger one cannot: it gets fresh memory, and the pool keeps the small buffer.
-        let big: Vec<f32> = take(5000);
-        assert_eq!(big.len(), 5000);
-        assert!(big.iter().all(|&x| x == 0.0));
+        // With a second, larger buffer in the pool, a small request takes the smaller one.
+        give(vec![1f32; 5000]);
         let again: Vec<f32> = take(10);
         assert_eq!(again.as_ptr(), ptr);
+        // A request larger than anything pooled grows the largest buffer, zeroed.
+        let big: Vec<f32> = take(8000);
+        assert_eq!(big.len(), 8000);
+        assert!(big.iter().all(|&x| x == 0.0));
+        assert!(F32.with_borrow(|p| p.is_empty()));
     }
 
     #[test]
