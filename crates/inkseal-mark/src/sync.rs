@@ -376,11 +376,19 @@ impl Acf {
         while period <= MAX_PERIOD {
             // Angle steps that move the farthest scored point (the diagonal) by a pixel.
             let step = (1.0 / (SQRT_2 * period)).to_degrees();
+            // The angle's cosine and sine advance by rotation (no sin_cos per grid point; the
+            // drift over a quarter turn is ~1e-13 px, far below the pixel the score rounds to).
+            let (step_sin, step_cos) = step.to_radians().sin_cos();
+            let (mut sin, mut cos) = (0f64, 1f64);
             let mut angle = 0.0;
             while angle < 90.0 {
-                let (a, b) = square(period, angle);
+                let (a, b) = ([period * cos, period * sin], [-period * sin, period * cos]);
                 coarse.push((self.score_within(a, b, 1), period, angle));
                 angle += step;
+                (sin, cos) = (
+                    sin * step_cos + cos * step_sin,
+                    cos * step_cos - sin * step_sin,
+                );
             }
             period += 1.0;
         }
