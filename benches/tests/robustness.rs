@@ -23,12 +23,19 @@ const ATTACKS: [&str; 10] = [
 /// The case checked as a rate (see the module documentation).
 const THIN: (&str, &str) = ("skimage_logo.png", "social");
 
+/// An embedder and a detector for the published default key, at default settings.
+fn engines() -> inkseal_mark::Result<(Embedder, Detector)> {
+    let key = Key::public();
+    Ok((
+        Embedder::new(&key, EmbedConfig::default())?,
+        Detector::new(&key, DetectConfig::default())?,
+    ))
+}
+
 #[test]
 fn required_attacks_keep_the_exact_id_and_never_fire_on_unmarked_images()
 -> Result<(), Box<dyn std::error::Error>> {
-    let key = Key::public();
-    let mut emb = Embedder::new(&key, EmbedConfig::default())?;
-    let mut det = Detector::new(&key, DetectConfig::default())?;
+    let (mut emb, mut det) = engines()?;
     let names: Vec<String> = IMAGES.iter().map(|s| s.to_string()).collect();
     let images = testdata_images(&names);
     assert_eq!(images.len(), IMAGES.len());
@@ -62,9 +69,7 @@ fn required_attacks_keep_the_exact_id_and_never_fire_on_unmarked_images()
 #[test]
 fn social_upload_of_the_flat_logo_keeps_the_id_for_most_ids()
 -> Result<(), Box<dyn std::error::Error>> {
-    let key = Key::public();
-    let mut emb = Embedder::new(&key, EmbedConfig::default())?;
-    let mut det = Detector::new(&key, DetectConfig::default())?;
+    let (mut emb, mut det) = engines()?;
     let images = testdata_images(&[THIN.0.to_string()]);
     let (_, original) = images.first().ok_or("missing test image")?;
     let attack = Attack::by_name(THIN.1).ok_or("unknown attack")?;
