@@ -536,15 +536,28 @@ impl Detector {
         let (rows, cols) = (h.div_ceil(MAP_CELL), w.div_ceil(MAP_CELL));
         let mut num = vec![0f64; rows * cols];
         let mut den = vec![0f64; rows * cols];
+        // Tile coordinates advance by the lattice's first column along a row; `n` is a power
+        // of two, so wrapping onto the tile is a mask (the same as `rem_euclid`).
+        const { assert!(TILE.is_power_of_two()) };
+        let mask = n as i64 - 1;
+        let (du, dv) = (lattice.m[0][0], lattice.m[1][0]);
         for (y, row) in residual.rows().into_iter().enumerate() {
-            for (x, &r) in row.iter().enumerate() {
-                let (u, v) = lattice.apply(x as f64, y as f64);
-                let cu = crate::num::round_i64(u).rem_euclid(n as i64) as usize;
-                let cv = crate::num::round_i64(v).rem_euclid(n as i64) as usize;
-                let e = self.surface[cv * n + cu].re as f64;
-                let cell = (y / MAP_CELL) * cols + x / MAP_CELL;
-                num[cell] += r as f64 * e;
-                den[cell] += (r as f64 * e).powi(2);
+            let (mut u, mut v) = lattice.apply(0.0, y as f64);
+            let cells = (y / MAP_CELL) * cols;
+            for (cx, part) in row.axis_chunks_iter(ndarray::Axis(0), MAP_CELL).enumerate() {
+                // One cell's stretch of the row, summed in f32 (at most MAP_CELL terms).
+                let (mut a, mut b) = (0f32, 0f32);
+                for &r in part {
+                    let cu = (crate::num::round_i64(u) & mask) as usize;
+                    let cv = (crate::num::round_i64(v) & mask) as usize;
+                    let p = r * self.surface[cv * n + cu].re;
+                    a += p;
+                    b += p * p;
+                    u += du;
+                    v += dv;
+                }
+                num[cells + cx] += a as f64;
+                den[cells + cx] += b as f64;
             }
         }
         TileMap {

@@ -2,18 +2,13 @@
 
 /// `x.round() as i64` (halves away from zero) without a libm call: on the baseline x86-64
 /// target `f64::round` is a function call, which dominated the lattice search and folding.
-/// Exact for every `|x| < 2^53`; NaN gives 0, as the cast does.
+/// Exact for every `|x| < 2^53`; NaN gives 0, as the cast does. No branch either: folding
+/// rounds coordinates whose fractions are random.
 #[inline]
 pub(crate) fn round_i64(x: f64) -> i64 {
     let t = x as i64;
     let f = x - t as f64;
-    if f >= 0.5 {
-        t + 1
-    } else if f <= -0.5 {
-        t - 1
-    } else {
-        t
-    }
+    t + i64::from(f >= 0.5) - i64::from(f <= -0.5)
 }
 
 /// `x.round() as i32` (halves away from zero) without a libm call or a branch (the

@@ -47,6 +47,75 @@ fn taps(src_len: usize, dst_len: usize, scale: f64) -> Vec<(usize, Vec<f32>)> {
         .collect()
 }
 
+/// The taps of every output sample padded with zeros to one length, `len`, and each window
+/// moved inside the source, so a row is filtered with no clamping and a fixed tap count.
+struct FlatTaps {
+    len: usize,
+    starts: Vec<usize>,
+    weights: Vec<f32>,
+}
+
+impl FlatTaps {
+    fn new(src_len: usize, dst_len: usize, scale: f64) -> FlatTaps {
+        let taps = taps(src_len, dst_len, scale);
+        // Every window lies inside the source, so none is longer than it.
+        let len = taps.iter().map(|(_, w)| w.len()).max().unwrap_or(1).min(src_len).max(1);
+        let mut starts = Vec::with_capacity(dst_len);
+        let mut weights = Vec::with_capacity(dst_len * len);
+        for (start, w) in taps {
+            let moved = start.min(src_len - len);
+            let front = start - moved;
+            weights.extend(std::iter::repeat_n(0.0, front));
+            weights.extend(&w);
+            weights.extend(std::iter::repeat_n(0.0, len - front - w.len()));
+            starts.push(moved);
+        }
+        FlatTaps {
+            len,
+            starts,
+            weights,
+        }
+    }
+
+    /// Filters `src` into `out` (one value per output sample).
+    fn apply(&self, src: &[f32], out: &mut [f32]) {
+        match self.len {
+            1 => self.apply_n::<1>(src, out),
+            2 => self.apply_n::<2>(src, out),
+            3 => self.apply_n::<3>(src, out),
+            4 => self.apply_n::<4>(src, out),
+            5 => self.apply_n::<5>(src, out),
+            6 => self.apply_n::<6>(src, out),
+            7 => self.apply_n::<7>(src, out),
+            8 => self.apply_n::<8>(src, out),
+            len => {
+                for ((o, &s), w) in out
+                    .iter_mut()
+                    .zip(&self.starts)
+                    .zip(self.weights.chunks_exact(len))
+                {
+                    *o = w.iter().zip(&src[s..s + len]).map(|(a, b)| a * b).sum();
+                }
+            }
+        }
+    }
+
+    fn apply_n<const L: usize>(&self, src: &[f32], out: &mut [f32]) {
+        for ((o, &s), w) in out
+            .iter_mut()
+            .zip(&self.starts)
+            .zip(self.weights.chunks_exact(L))
+        {
+            let x = &src[s..s + L];
+            let mut acc = 0.0;
+            for k in 0..L {
+                acc += w[k] * x[k];
+            }
+            *o = acc;
+        }
+    }
+}
+
 /// Resamples `src` by `scale` (same on both axes) into an `out_h x out_w` plane.
 #[cfg(test)]
 pub(crate) fn resample(src: &Array2<f32>, scale: f64, out_h: usize, out_w: usize) -> Array2<f32> {
@@ -86,19 +155,20 @@ fn resample_rows(
     out_w: usize,
     mut row_of: impl FnMut(usize, &mut [f32]),
 ) -> Array2<f32> {
-    let tx = taps(w, out_w, scale);
+    let tx = FlatTaps::new(w, out_w, scale);
     let ty = taps(h, out_h, scale);
     // Horizontal pass, one source row at a time.
     let mut mid = pool::zeros(h, out_w);
     let mut src_row = vec![0f32; w];
+    let mut mid_line = vec![0f32; out_w];
     for (r, mut mid_row) in mid.rows_mut().into_iter().enumerate() {
         row_of(r, &mut src_row);
-        for (dst, (start, weights)) in mid_row.iter_mut().zip(&tx) {
-            *dst = weights
-                .iter()
-                .enumerate()
-                .map(|(k, wt)| wt * src_row[(start + k).min(w - 1)])
-                .sum();
+        match mid_row.as_slice_mut() {
+            Some(m) => tx.apply(&src_row, m),
+            None => {
+                tx.apply(&src_row, &mut mid_line);
+                mid_row.iter_mut().zip(&mid_line).for_each(|(d, s)| *d = *s);
+            }
         }
     }
     // Vertical pass.
@@ -113,63 +183,66 @@ fn resample_rows(
     out
 }
 
-/// The mean over a clipped `2r + 1` window along one row, from prefix sums in `f64`
-/// (`prefix` holds at least `src.len() + 1` values).
-pub(crate) fn row_box_mean(src: &[f32], r: usize, prefix: &mut [f64], out: &mut [f32]) {
+/// Sums over a clipped `2r + 1` window along one row (`out.len() == src.len()`). Each sum is
+/// added up directly from its samples (no running sum, so nothing drifts), the interior a
+/// whole shifted slice at a time so it vectorises.
+fn row_box_sum(src: &[f32], r: usize, out: &mut [f32]) {
     let w = src.len();
-    prefix[0] = 0.0;
-    for (i, v) in src.iter().enumerate() {
-        prefix[i + 1] = prefix[i] + *v as f64;
+    let direct = |x: usize| -> f32 { src[x.saturating_sub(r)..(x + r + 1).min(w)].iter().sum() };
+    if w <= 2 * r {
+        for (x, o) in out.iter_mut().enumerate() {
+            *o = direct(x);
+        }
+        return;
     }
-    // Away from the ends every window holds 2r + 1 samples: one reciprocal serves them all.
-    let full = 1.0 / (2 * r + 1) as f64;
-    for (i, dst) in out.iter_mut().enumerate() {
-        let lo = i.saturating_sub(r);
-        let hi = (i + r + 1).min(w);
-        let inv = if hi - lo == 2 * r + 1 {
-            full
-        } else {
-            1.0 / (hi - lo) as f64
-        };
-        *dst = ((prefix[hi] - prefix[lo]) * inv) as f32;
+    let n = w - 2 * r;
+    let interior = &mut out[r..r + n];
+    interior.copy_from_slice(&src[..n]);
+    for k in 1..=2 * r {
+        for (o, s) in interior.iter_mut().zip(&src[k..k + n]) {
+            *o += *s;
+        }
+    }
+    for x in (0..r).chain(w - r..w) {
+        out[x] = direct(x);
     }
 }
 
-/// Mean over a `(2r+1) x (2r+1)` window, the window clipped at the borders.
+/// Mean over a `(2r+1) x (2r+1)` window, the window clipped at the borders. Computed in
+/// `f32`: row sums, then sums of `2r + 1` rows of those, then one scale per sample (the
+/// reciprocal of the clipped window's area).
 pub(crate) fn box_mean(src: &Array2<f32>, r: usize) -> Array2<f32> {
     let (h, w) = src.dim();
     let mut mid = pool::zeros(h, w);
-    let mut line = vec![0f64; w + 1];
     let mut row_in = vec![0f32; w];
     let mut row_out = vec![0f32; w];
     for (src_row, mut mid_row) in src.rows().into_iter().zip(mid.rows_mut()) {
-        row_in.iter_mut().zip(src_row).for_each(|(d, s)| *d = *s);
-        row_box_mean(&row_in, r, &mut line, &mut row_out);
-        mid_row.iter_mut().zip(&row_out).for_each(|(d, s)| *d = *s);
+        match (src_row.as_slice(), mid_row.as_slice_mut()) {
+            (Some(s), Some(m)) => row_box_sum(s, r, m),
+            (s, _) => {
+                match s {
+                    Some(s) => row_in.copy_from_slice(s),
+                    None => row_in.iter_mut().zip(src_row).for_each(|(d, s)| *d = *s),
+                }
+                row_box_sum(&row_in, r, &mut row_out);
+                mid_row.iter_mut().zip(&row_out).for_each(|(d, s)| *d = *s);
+            }
+        }
     }
-    // Vertical pass row by row (cache friendly): a running sum of the rows in the window.
+    let count = |i: usize, n: usize| ((i + r + 1).min(n) - i.saturating_sub(r)) as f32;
+    let inv_x: Vec<f32> = (0..w).map(|x| 1.0 / count(x, w)).collect();
     let mut out = pool::zeros(h, w);
-    let mut sum = vec![0f64; w];
-    let (mut lo, mut hi) = (0usize, 0usize); // rows [lo, hi) are in `sum`
-    for (i, mut out_row) in out.rows_mut().into_iter().enumerate() {
-        let (want_lo, want_hi) = (i.saturating_sub(r), (i + r + 1).min(h));
-        while hi < want_hi {
-            sum.iter_mut()
-                .zip(mid.row(hi))
-                .for_each(|(s, v)| *s += *v as f64);
-            hi += 1;
+    for (y, mut out_row) in out.rows_mut().into_iter().enumerate() {
+        let (lo, hi) = (y.saturating_sub(r), (y + r + 1).min(h));
+        out_row.assign(&mid.row(lo));
+        for k in lo + 1..hi {
+            out_row.zip_mut_with(&mid.row(k), |o, v| *o += *v);
         }
-        while lo < want_lo {
-            sum.iter_mut()
-                .zip(mid.row(lo))
-                .for_each(|(s, v)| *s -= *v as f64);
-            lo += 1;
-        }
-        let inv = 1.0 / (hi - lo) as f64;
+        let inv_y = 1.0 / count(y, h);
         out_row
             .iter_mut()
-            .zip(&sum)
-            .for_each(|(o, s)| *o = (s * inv) as f32);
+            .zip(&inv_x)
+            .for_each(|(o, ix)| *o *= ix * inv_y);
     }
     pool::give_plane(mid);
     out
@@ -191,6 +264,37 @@ mod tests {
             );
         }
         assert!((out[(0, 1)] - 2.5).abs() < 1e-4);
+    }
+
+    #[test]
+    fn padded_taps_filter_like_the_clamped_windows() {
+        // Shrinking by small and large factors (up to the 28-tap windows of a 16-MP image),
+        // enlarging, and a source shorter than the padded window.
+        for (src_len, dst_len, scale) in [
+            (37, 18, 0.5),
+            (37, 63, 1.7),
+            (612, 384, 0.627),
+            (500, 37, 0.074),
+            (10, 1, 0.1),
+            (3, 1, 0.3),
+            (5, 5, 1.0),
+        ] {
+            let src: Vec<f32> = (0..src_len).map(|i| ((i * 7919) % 251) as f32).collect();
+            let mut fast = vec![0f32; dst_len];
+            FlatTaps::new(src_len, dst_len, scale).apply(&src, &mut fast);
+            for (j, (start, weights)) in taps(src_len, dst_len, scale).iter().enumerate() {
+                let direct: f32 = weights
+                    .iter()
+                    .enumerate()
+                    .map(|(k, w)| w * src[(start + k).min(src_len - 1)])
+                    .sum();
+                assert!(
+                    (fast[j] - direct).abs() <= 1e-4 * direct.abs().max(1.0),
+                    "{src_len}->{dst_len} at {j}: {} vs {direct}",
+                    fast[j]
+                );
+            }
+        }
     }
 
     #[test]
@@ -230,13 +334,23 @@ mod tests {
 
     #[test]
     fn box_mean_matches_direct() {
-        let src = Array2::from_shape_fn((37, 23), |(r, c)| ((r * 31 + c * 17) % 101) as f32);
-        for r in [1usize, 2, 4] {
+        // Windows narrower and wider than the plane (a plane of 5 or 3 samples has no
+        // interior for r = 4).
+        for (h, w, r) in [
+            (37usize, 23usize, 0usize),
+            (37, 23, 1),
+            (37, 23, 2),
+            (37, 23, 4),
+            (5, 3, 4),
+            (9, 9, 4),
+            (3, 40, 1),
+        ] {
+            let src = Array2::from_shape_fn((h, w), |(r, c)| ((r * 31 + c * 17) % 101) as f32);
             let fast = box_mean(&src, r);
-            for y in 0..37usize {
-                for x in 0..23usize {
-                    let (y0, y1) = (y.saturating_sub(r), (y + r + 1).min(37));
-                    let (x0, x1) = (x.saturating_sub(r), (x + r + 1).min(23));
+            for y in 0..h {
+                for x in 0..w {
+                    let (y0, y1) = (y.saturating_sub(r), (y + r + 1).min(h));
+                    let (x0, x1) = (x.saturating_sub(r), (x + r + 1).min(w));
                     let mut s = 0.0f64;
                     for yy in y0..y1 {
                         for xx in x0..x1 {
@@ -251,6 +365,11 @@ mod tests {
                     );
                 }
             }
+            // A plane whose rows are not contiguous (column-major) gives the same means.
+            let column_major = src.clone().reversed_axes();
+            let standard = column_major.as_standard_layout().into_owned();
+            assert!(column_major.as_slice().is_none());
+            assert_eq!(box_mean(&column_major, r), box_mean(&standard, r));
         }
     }
 }
