@@ -8,7 +8,7 @@ use crate::fft::Fft2;
 use crate::pool;
 use crate::resample::{box_mean, resample_luma};
 use crate::stats::{binomial_sf, combined_p, max_normal_sf};
-use crate::sync::{self, Folder, Lattice};
+use crate::sync::{self, FIXED_BITS, FIXED_HALF, Folder, Lattice, to_fixed};
 use crate::tile::{ANALYSIS_SHORT_SIDE, Layout, TILE};
 use crate::{Error, ImageRef, Key, Result, WorkId};
 
@@ -540,16 +540,17 @@ impl Detector {
         // of two, so wrapping onto the tile is a mask (the same as `rem_euclid`).
         const { assert!(TILE.is_power_of_two()) };
         let mask = n as i64 - 1;
-        let (du, dv) = (lattice.m[0][0], lattice.m[1][0]);
+        let (du, dv) = (to_fixed(lattice.m[0][0]), to_fixed(lattice.m[1][0]));
         for (y, row) in residual.rows().into_iter().enumerate() {
-            let (mut u, mut v) = lattice.apply(0.0, y as f64);
+            let (u, v) = lattice.apply(0.0, y as f64);
+            let (mut u, mut v) = (to_fixed(u) + FIXED_HALF, to_fixed(v) + FIXED_HALF);
             let cells = (y / MAP_CELL) * cols;
             for (cx, part) in row.axis_chunks_iter(ndarray::Axis(0), MAP_CELL).enumerate() {
                 // One cell's stretch of the row, summed in f32 (at most MAP_CELL terms).
                 let (mut a, mut b) = (0f32, 0f32);
                 for &r in part {
-                    let cu = (crate::num::round_i64(u) & mask) as usize;
-                    let cv = (crate::num::round_i64(v) & mask) as usize;
+                    let cu = ((u >> FIXED_BITS) & mask) as usize;
+                    let cv = ((v >> FIXED_BITS) & mask) as usize;
                     let p = r * self.surface[cv * n + cu].re;
                     a += p;
                     b += p * p;
