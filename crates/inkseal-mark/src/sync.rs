@@ -291,6 +291,33 @@ impl Acf {
         }
     }
 
+    /// [`Acf::score_within`] with `reach` 1, for the ~19,000 lattices of the coarse grid: the
+    /// four points `b - a`, `b`, `a`, `a + b`, summed in that order, and no score unless all
+    /// four are in view. The same value, without the general loop.
+    fn coarse_score(&self, a: [f64; 2], b: [f64; 2]) -> f64 {
+        let points = [
+            [b[0] - a[0], b[1] - a[1]],
+            b,
+            a,
+            [a[0] + b[0], a[1] + b[1]],
+        ];
+        let (hw, hh) = (self.w as f64 / 2.0, self.h as f64 / 2.0);
+        if points.iter().any(|p| !(p[0].abs() <= hw && p[1].abs() <= hh)) {
+            return f64::NEG_INFINITY;
+        }
+        // In view, a rounded lag is within half the plane of zero: one conditional wrap.
+        let (w, h) = (self.w as i64, self.h as i64);
+        let sum: f64 = points
+            .iter()
+            .map(|p| {
+                let (x, y) = (round_i64(p[0]), round_i64(p[1]));
+                let (x, y) = (x + if x < 0 { w } else { 0 }, y + if y < 0 { h } else { 0 });
+                self.z3[y as usize * self.w + x as usize] as f64
+            })
+            .sum();
+        sum / 2.0
+    }
+
     /// Least-squares periods fitted to the sub-pixel peaks found near every lattice point.
     fn refine(&self, mut a: [f64; 2], mut b: [f64; 2]) -> ([f64; 2], [f64; 2]) {
         for _ in 0..3 {
@@ -383,7 +410,7 @@ impl Acf {
             let mut angle = 0.0;
             while angle < 90.0 {
                 let (a, b) = ([period * cos, period * sin], [-period * sin, period * cos]);
-                coarse.push((self.score_within(a, b, 1), period, angle));
+                coarse.push((self.coarse_score(a, b), period, angle));
                 angle += step;
                 (sin, cos) = (
                     sin * step_cos + cos * step_sin,
