@@ -59,7 +59,13 @@ impl FlatTaps {
     fn new(src_len: usize, dst_len: usize, scale: f64) -> FlatTaps {
         let taps = taps(src_len, dst_len, scale);
         // Every window lies inside the source, so none is longer than it.
-        let len = taps.iter().map(|(_, w)| w.len()).max().unwrap_or(1).min(src_len).max(1);
+        let len = taps
+            .iter()
+            .map(|(_, w)| w.len())
+            .max()
+            .unwrap_or(1)
+            .min(src_len)
+            .max(1);
         let mut starts = Vec::with_capacity(dst_len);
         let mut weights = Vec::with_capacity(dst_len * len);
         for (start, w) in taps {

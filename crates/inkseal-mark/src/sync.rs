@@ -16,7 +16,7 @@ use std::f64::consts::SQRT_2;
 use ndarray::Array2;
 use rustfft::num_complex::Complex32;
 
-use crate::fft::Fft2;
+use crate::fft::{Fft2, RealFft2};
 use crate::num::round_i64;
 use crate::pool;
 use crate::tile::TILE;
@@ -167,47 +167,46 @@ impl Acf {
         };
         let mean = r.iter().sum::<f32>() / (rh * rw) as f32;
         let tx: Vec<f32> = (0..w).map(|x| taper(x, w)).collect();
-        let mut data: Vec<Complex32> = pool::take(h * w);
-        for (y, out) in data.chunks_exact_mut(w).enumerate() {
+        let mut fft = RealFft2::new(h, w)?;
+        let hw = fft.half_width();
+        let mut plane: Vec<f32> = pool::take(h * w);
+        for (y, out) in plane.chunks_exact_mut(w).enumerate() {
             let ty = taper(y, h);
             let row = r.row(y + oy);
             for ((d, &v), &t) in out.iter_mut().zip(row.iter().skip(ox)).zip(&tx) {
-                d.re = (v - mean) * ty * t;
+                *d = (v - mean) * ty * t;
             }
         }
-        let mut fft = Fft2::rect(h, w);
-        fft.forward(&mut data);
-        let mut power: Vec<f32> = pool::take(h * w);
+        // The spectrum of a real plane: only the half with non-negative horizontal
+        // frequency is computed and whitened; the inverse brings back the whole real plane.
+        let mut data: Vec<Complex32> = pool::take(h * hw);
+        fft.forward(&mut plane, &mut data).ok()?;
+        let mut power: Vec<f32> = pool::take(h * hw);
         for (p, c) in power.iter_mut().zip(&data) {
             *p = c.norm_sqr();
         }
-        let envelope = wrapped_box_mean(&power, h, w, ENVELOPE_RADIUS);
-        let signed = |k: usize, n: usize| {
-            if k > n / 2 {
-                k as f64 - n as f64
-            } else {
-                k as f64
-            }
-        };
-        let fxs: Vec<f64> = (0..w).map(|kx| signed(kx, w) / w as f64).collect();
+        let envelope = half_box_mean(&power, h, w, ENVELOPE_RADIUS);
+        pool::give(power);
+        let fxs: Vec<f64> = (0..hw).map(|kx| kx as f64 / w as f64).collect();
         for ky in 0..h {
-            let fy = signed(ky, h) / h as f64;
+            let fy = if ky > h / 2 {
+                ky as f64 - h as f64
+            } else {
+                ky as f64
+            } / h as f64;
             for (kx, &fx) in fxs.iter().enumerate() {
-                let i = ky * w + kx;
+                let i = ky * hw + kx;
                 let q = if fx * fx + fy * fy < MIN_FREQ * MIN_FREQ || envelope[i] <= 0.0 {
                     0.0
                 } else {
-                    (power[i] / envelope[i] - 1.0).clamp(-1.0, PEAK_CAP)
+                    (data[i].norm_sqr() / envelope[i] - 1.0).clamp(-1.0, PEAK_CAP)
                 };
                 data[i] = Complex32::new(q, 0.0);
             }
         }
         pool::give(envelope);
-        fft.inverse(&mut data);
-        let mut raw = power;
-        for (r, c) in raw.iter_mut().zip(&data) {
-            *r = c.re;
-        }
+        let mut raw = plane;
+        fft.inverse(&mut data, &mut raw).ok()?;
         pool::give(data);
         let z = standardise(&raw, h, w);
         pool::give(raw);
@@ -295,14 +294,12 @@ impl Acf {
     /// four points `b - a`, `b`, `a`, `a + b`, summed in that order, and no score unless all
     /// four are in view. The same value, without the general loop.
     fn coarse_score(&self, a: [f64; 2], b: [f64; 2]) -> f64 {
-        let points = [
-            [b[0] - a[0], b[1] - a[1]],
-            b,
-            a,
-            [a[0] + b[0], a[1] + b[1]],
-        ];
+        let points = [[b[0] - a[0], b[1] - a[1]], b, a, [a[0] + b[0], a[1] + b[1]]];
         let (hw, hh) = (self.w as f64 / 2.0, self.h as f64 / 2.0);
-        if points.iter().any(|p| !(p[0].abs() <= hw && p[1].abs() <= hh)) {
+        if points
+            .iter()
+            .any(|p| !(p[0].abs() <= hw && p[1].abs() <= hh))
+        {
             return f64::NEG_INFINITY;
         }
         // In view, a rounded lag is within half the plane of zero: one conditional wrap.
@@ -583,39 +580,53 @@ fn wrapped_max3(v: &[f32], h: usize, w: usize) -> Vec<f32> {
     out
 }
 
-/// Mean over a `(2r+1) x (2r+1)` window on a torus (`2r + 1 <= h, w`).
-fn wrapped_box_mean(v: &[f32], h: usize, w: usize, r: usize) -> Vec<f32> {
-    // Rows: a running sum along each row. Sums are kept in f64 so that the running updates
-    // do not drift.
-    let mut mid: Vec<f64> = pool::take(h * w);
+/// Mean over a `(2r+1) x (2r+1)` window on the `h x w` torus of the power spectrum of a real
+/// plane, given and computed on the half with non-negative horizontal frequency (`h x
+/// (w / 2 + 1)`, with `r < w / 2`). Bins of the other half are the power at the opposite
+/// frequency: `P(ky, kx) = P(-ky, -kx)`, wrapping.
+fn half_box_mean(power: &[f32], h: usize, w: usize, r: usize) -> Vec<f32> {
+    let hw = w / 2 + 1;
+    debug_assert!(r < w / 2 && power.len() == h * hw);
+    // Rows: each half row extended by r bins on both sides from the mirrored row, then a
+    // running sum along it. Sums are kept in f64 so that the running updates do not drift
+    // (the spectrum spans many orders of magnitude).
+    let mut mid: Vec<f64> = pool::take(h * hw);
+    let mut ext = vec![0f32; hw + 2 * r];
     for y in 0..h {
-        let row = &v[y * w..(y + 1) * w];
-        let mut acc: f64 = (0..=2 * r).map(|k| row[(k + w - r) % w] as f64).sum();
-        let (mut add, mut sub) = ((r + 1) % w, (w - r) % w);
-        for x in 0..w {
-            mid[y * w + x] = acc;
-            acc += row[add] as f64 - row[sub] as f64;
-            add = if add + 1 == w { 0 } else { add + 1 };
-            sub = if sub + 1 == w { 0 } else { sub + 1 };
+        let row = &power[y * hw..(y + 1) * hw];
+        let mirror = &power[((h - y) % h) * hw..((h - y) % h + 1) * hw];
+        ext[r..r + hw].copy_from_slice(row);
+        for k in 1..=r {
+            // kx = -k is the mirror row's bin k; kx = w/2 + k is its bin w/2 - k.
+            ext[r - k] = mirror[k];
+            ext[r + hw - 1 + k] = mirror[hw - 1 - k];
+        }
+        let mut acc: f64 = ext[..2 * r + 1].iter().map(|&v| v as f64).sum();
+        let out = &mut mid[y * hw..(y + 1) * hw];
+        for x in 0..hw {
+            out[x] = acc;
+            if x + 1 < hw {
+                acc += ext[x + 2 * r + 1] as f64 - ext[x] as f64;
+            }
         }
     }
-    // Columns: one running sum per column, advanced a whole row at a time.
+    // Columns: one running sum per column, advanced a whole row at a time, wrapping.
     let inv_norm = 1.0 / ((2 * r + 1) * (2 * r + 1)) as f64;
-    let mut acc = vec![0f64; w];
+    let mut acc = vec![0f64; hw];
     for k in 0..=2 * r {
         let y = (k + h - r) % h;
-        for (a, &m) in acc.iter_mut().zip(&mid[y * w..(y + 1) * w]) {
+        for (a, &m) in acc.iter_mut().zip(&mid[y * hw..(y + 1) * hw]) {
             *a += m;
         }
     }
-    let mut out = pool::take(h * w);
+    let mut out = pool::take(h * hw);
     let (mut add, mut sub) = ((r + 1) % h, (h - r) % h);
     for y in 0..h {
-        for (o, &a) in out[y * w..(y + 1) * w].iter_mut().zip(&acc) {
+        for (o, &a) in out[y * hw..(y + 1) * hw].iter_mut().zip(&acc) {
             *o = (a * inv_norm) as f32;
         }
-        for x in 0..w {
-            acc[x] += mid[add * w + x] - mid[sub * w + x];
+        for x in 0..hw {
+            acc[x] += mid[add * hw + x] - mid[sub * hw + x];
         }
         add = if add + 1 == h { 0 } else { add + 1 };
         sub = if sub + 1 == h { 0 } else { sub + 1 };
@@ -715,20 +726,33 @@ mod tests {
     }
 
     #[test]
-    fn wrapped_box_mean_matches_direct() {
-        let (h, w, r) = (7usize, 9usize, 2usize);
-        let v: Vec<f32> = (0..h * w).map(|i| ((i * 31) % 17) as f32).collect();
-        let fast = wrapped_box_mean(&v, h, w, r);
-        for y in 0..h {
-            for x in 0..w {
-                let mut s = 0.0;
-                for dy in 0..=2 * r {
-                    for dx in 0..=2 * r {
-                        s += v[((y + h + dy - r) % h) * w + (x + w + dx - r) % w];
+    fn half_box_mean_matches_the_direct_mean_on_the_whole_torus() {
+        // A power spectrum of a real plane (symmetric through the origin), given as its half.
+        for (h, w, r) in [(7usize, 10usize, 2usize), (16, 48, 12), (32, 26, 12)] {
+            let full = |ky: usize, kx: usize| -> f32 {
+                // Symmetric: the same value at (ky, kx) and (-ky, -kx).
+                let (a, b) = ((h - ky) % h, (w - kx) % w);
+                let key = if (ky, kx) <= (a, b) { (ky, kx) } else { (a, b) };
+                ((key.0 * 31 + key.1 * 17) % 23) as f32 * 10f32.powi((key.1 % 5) as i32)
+            };
+            let hw = w / 2 + 1;
+            let half: Vec<f32> = (0..h * hw).map(|i| full(i / hw, i % hw)).collect();
+            let fast = half_box_mean(&half, h, w, r);
+            for y in 0..h {
+                for x in 0..hw {
+                    let mut s = 0f64;
+                    for dy in 0..=2 * r {
+                        for dx in 0..=2 * r {
+                            s += full((y + h * 2 + dy - r) % h, (x + w * 2 + dx - r) % w) as f64;
+                        }
                     }
+                    let direct = s / ((2 * r + 1) * (2 * r + 1)) as f64;
+                    let got = fast[y * hw + x] as f64;
+                    assert!(
+                        (got - direct).abs() <= 1e-5 * direct.abs().max(1.0),
+                        "{h}x{w} r{r} ({y},{x}) {got} vs {direct}"
+                    );
                 }
-                let direct = s / ((2 * r + 1) * (2 * r + 1)) as f32;
-                assert!((fast[y * w + x] - direct).abs() < 1e-3);
             }
         }
     }
