@@ -48,7 +48,32 @@ impl Pooled for Complex32 {
 
 /// A buffer of `len` default values (zeros), from the pool when it holds any buffer.
 pub(crate) fn take<T: Pooled>(len: usize) -> Vec<T> {
-    let reused = T::with_pool(|pool| {
+    match reuse(len) {
+        Some(mut v) => {
+            v.clear();
+            v.resize(len, T::default());
+            v
+        }
+        None => vec![T::default(); len],
+    }
+}
+
+/// A buffer of `len` values left from an earlier use (zeros where it had none), for a caller
+/// that writes every value: it saves clearing the buffer first.
+pub(crate) fn take_any<T: Pooled>(len: usize) -> Vec<T> {
+    match reuse(len) {
+        Some(mut v) => {
+            v.truncate(len);
+            v.resize(len, T::default());
+            v
+        }
+        None => vec![T::default(); len],
+    }
+}
+
+/// A pooled buffer to hold `len` values, if the pool has any.
+fn reuse<T: Pooled>(len: usize) -> Option<Vec<T>> {
+    T::with_pool(|pool| {
         // The smallest buffer that holds `len` values; else the largest, which grows (so the
         // pool does not collect buffers of every size it has seen).
         let fits = pool
@@ -64,15 +89,7 @@ pub(crate) fn take<T: Pooled>(len: usize) -> Vec<T> {
                 .map(|(i, _)| i)
         };
         fits.or_else(largest).map(|i| pool.swap_remove(i))
-    });
-    match reused {
-        Some(mut v) => {
-            v.clear();
-            v.resize(len, T::default());
-            v
-        }
-        None => vec![T::default(); len],
-    }
+    })
 }
 
 /// Returns a buffer to this thread's pool (or frees it when the pool is full).
@@ -89,6 +106,16 @@ pub(crate) fn give<T: Pooled>(v: Vec<T>) {
 /// An `h x w` plane of zeros from the pool.
 pub(crate) fn zeros(h: usize, w: usize) -> Array2<f32> {
     match Array2::from_shape_vec((h, w), take(h * w)) {
+        Ok(a) => a,
+        // Cannot happen: the buffer has exactly h * w values.
+        Err(_) => Array2::zeros((h, w)),
+    }
+}
+
+/// An `h x w` plane of unspecified values from the pool ([`take_any`]), for a caller that
+/// writes every value.
+pub(crate) fn plane_any(h: usize, w: usize) -> Array2<f32> {
+    match Array2::from_shape_vec((h, w), take_any(h * w)) {
         Ok(a) => a,
         // Cannot happen: the buffer has exactly h * w values.
         Err(_) => Array2::zeros((h, w)),

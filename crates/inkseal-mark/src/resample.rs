@@ -143,13 +143,19 @@ pub(crate) fn resample_luma(
     let ch = img.layout.channels();
     resample_rows(h, w, scale, out_h, out_w, |r, row| {
         let px = &img.data[r * w * ch..(r + 1) * w * ch];
-        for (d, p) in row.iter_mut().zip(px.chunks_exact(ch)) {
-            *d = match img.layout {
-                PixelLayout::Gray8 => p[0] as f32,
-                _ => 0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32,
-            };
+        match img.layout {
+            PixelLayout::Gray8 => row.iter_mut().zip(px).for_each(|(d, p)| *d = *p as f32),
+            PixelLayout::Rgb8 => luma_row::<3>(px, row),
+            PixelLayout::Rgba8 => luma_row::<4>(px, row),
         }
     })
+}
+
+/// BT.601 luma of one row of `CH`-byte colour pixels (red, green, blue first).
+fn luma_row<const CH: usize>(px: &[u8], row: &mut [f32]) {
+    for (d, p) in row.iter_mut().zip(px.chunks_exact(CH)) {
+        *d = 0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32;
+    }
 }
 
 /// Separable resampling of an `h x w` plane whose rows `row_of(r, buffer)` fills on demand.
@@ -164,7 +170,7 @@ fn resample_rows(
     let tx = FlatTaps::new(w, out_w, scale);
     let ty = taps(h, out_h, scale);
     // Horizontal pass, one source row at a time.
-    let mut mid = pool::zeros(h, out_w);
+    let mut mid = pool::plane_any(h, out_w);
     let mut src_row = vec![0f32; w];
     let mut mid_line = vec![0f32; out_w];
     for (r, mut mid_row) in mid.rows_mut().into_iter().enumerate() {
@@ -219,7 +225,7 @@ fn row_box_sum(src: &[f32], r: usize, out: &mut [f32]) {
 /// reciprocal of the clipped window's area).
 pub(crate) fn box_mean(src: &Array2<f32>, r: usize) -> Array2<f32> {
     let (h, w) = src.dim();
-    let mut mid = pool::zeros(h, w);
+    let mut mid = pool::plane_any(h, w);
     let mut row_in = vec![0f32; w];
     let mut row_out = vec![0f32; w];
     for (src_row, mut mid_row) in src.rows().into_iter().zip(mid.rows_mut()) {
@@ -237,7 +243,7 @@ pub(crate) fn box_mean(src: &Array2<f32>, r: usize) -> Array2<f32> {
     }
     let count = |i: usize, n: usize| ((i + r + 1).min(n) - i.saturating_sub(r)) as f32;
     let inv_x: Vec<f32> = (0..w).map(|x| 1.0 / count(x, w)).collect();
-    let mut out = pool::zeros(h, w);
+    let mut out = pool::plane_any(h, w);
     for (y, mut out_row) in out.rows_mut().into_iter().enumerate() {
         let (lo, hi) = (y.saturating_sub(r), (y + r + 1).min(h));
         out_row.assign(&mid.row(lo));
