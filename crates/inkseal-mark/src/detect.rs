@@ -375,30 +375,40 @@ impl Detector {
             frac: (0.0, 0.0),
             z: f64::NEG_INFINITY,
         };
+        const { assert!(DIHEDRAL.len() % 2 == 0) };
+        let half = Complex32::new(0.5, 0.0);
+        let i_half = Complex32::new(0.0, 0.5);
         for (h, spectrum) in spectra.iter().enumerate() {
-            for d in 0..DIHEDRAL.len() {
-                // Pilot correlation over every cyclic shift at once.
+            for d in (0..DIHEDRAL.len()).step_by(2) {
+                // Pilot correlation over every cyclic shift at once, for two dihedral
+                // elements per transform: only the real part of each correlation is wanted,
+                // which is the transform of the spectrum's conjugate-symmetric part, so the
+                // second goes in as the imaginary part and comes out as it.
                 self.surface.fill(Complex32::new(0.0, 0.0));
                 for c in &self.layout.pilot {
-                    self.surface[c.bin(n)] =
-                        unit(spectrum[bin_of(moved(d, c.fx, c.fy))]) * c.phase.conj();
+                    let first = unit(spectrum[bin_of(moved(d, c.fx, c.fy))]) * c.phase.conj();
+                    let second = unit(spectrum[bin_of(moved(d + 1, c.fx, c.fy))]) * c.phase.conj();
+                    self.surface[c.bin(n)] += first * half + second * i_half;
+                    self.surface[c.conj_bin(n)] += first.conj() * half + second.conj() * i_half;
                 }
                 self.fft.inverse(&mut self.surface);
-                let (at, peak) = self
-                    .surface
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| (i, v.re))
-                    .fold((0, f32::NEG_INFINITY), |a, b| if b.1 > a.1 { b } else { a });
-                let z = (peak / sigma) as f64;
-                if z > best.z {
-                    best = Sync {
-                        hypothesis: h,
-                        dihedral: d,
-                        shift: (at % n, at / n),
-                        frac: (0.0, 0.0),
-                        z,
-                    };
+                for k in 0..2 {
+                    let (at, peak) = self
+                        .surface
+                        .iter()
+                        .enumerate()
+                        .map(|(i, v)| (i, if k == 0 { v.re } else { v.im }))
+                        .fold((0, f32::NEG_INFINITY), |a, b| if b.1 > a.1 { b } else { a });
+                    let z = (peak / sigma) as f64;
+                    if z > best.z {
+                        best = Sync {
+                            hypothesis: h,
+                            dihedral: d + k,
+                            shift: (at % n, at / n),
+                            frac: (0.0, 0.0),
+                            z,
+                        };
+                    }
                 }
             }
         }
