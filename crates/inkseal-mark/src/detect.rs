@@ -375,7 +375,7 @@ impl Detector {
             frac: (0.0, 0.0),
             z: f64::NEG_INFINITY,
         };
-        const { assert!(DIHEDRAL.len() % 2 == 0) };
+        const { assert!(DIHEDRAL.len().is_multiple_of(2)) };
         let half = Complex32::new(0.5, 0.0);
         let i_half = Complex32::new(0.0, 0.5);
         for (h, spectrum) in spectra.iter().enumerate() {
