@@ -2,12 +2,14 @@
 
 use ndarray::Array2;
 use rayon::prelude::*;
+use rustfft::num_complex::Complex32;
 
 use crate::code;
 use crate::fft::Fft2;
-use crate::mask::{FLOOR, block_mask, upsampled_row};
+use crate::mask::{BLOCK, FLOOR, block_mask_in, upsampled_row};
 use crate::num::round_i32;
 use crate::pixels::PixelLayout;
+use crate::pool;
 use crate::tile::{ANALYSIS_SHORT_SIDE, Layout, OVERSAMPLE, TILE};
 use crate::{Error, ImageMut, Key, Result, WorkId};
 
@@ -105,6 +107,10 @@ pub struct Embedder {
     config: EmbedConfig,
     layout: Layout,
     fft: Fft2,
+    /// The tile's spectrum and the oversampled tile, kept between calls so that every image
+    /// does not page in fresh memory for them.
+    spectrum: Vec<Complex32>,
+    tile: Array2<f32>,
 }
 
 impl Embedder {
@@ -120,22 +126,25 @@ impl Embedder {
             config,
             layout: Layout::new(key),
             fft: Fft2::new(TILE * OVERSAMPLE),
+            spectrum: Vec::new(),
+            tile: Array2::zeros((TILE * OVERSAMPLE, TILE * OVERSAMPLE)),
         })
     }
 
-    /// The oversampled spatial tile for `id`, scaled to unit RMS.
-    fn fine_tile(&mut self, id: WorkId) -> Array2<f32> {
+    /// The oversampled spatial tile for `id`, scaled to unit RMS, into `self.tile`.
+    fn fine_tile(&mut self, id: WorkId) {
         let n = self.fft.n();
         let coded = code::encode(id);
-        let mut spec = self.layout.spectrum(&coded, n);
-        self.fft.inverse(&mut spec);
+        self.layout.spectrum_into(&coded, n, &mut self.spectrum);
+        let spec = &mut self.spectrum;
+        self.fft.inverse(spec);
         let rms = (spec.iter().map(|c| c.re * c.re).sum::<f32>() / (n * n) as f32).sqrt();
         let scale = if rms > 0.0 { 1.0 / rms } else { 0.0 };
         // Clip the rare peaks so a flat area (mask at its floor) never moves by more than
         // one gray level at the default strength.
-        Array2::from_shape_fn((n, n), |(r, c)| {
-            (spec[r * n + c].re * scale).clamp(-TILE_PEAK, TILE_PEAK)
-        })
+        for (t, c) in self.tile.iter_mut().zip(spec.iter()) {
+            *t = (c.re * scale).clamp(-TILE_PEAK, TILE_PEAK);
+        }
     }
 
     /// Marks `image` in place with `id`.
@@ -151,8 +160,15 @@ impl Embedder {
         }
         crate::pixels::check_pixel_limit(w, h, self.config.max_pixels)?;
         // The tile (an inverse FFT) is made while the mask is computed.
+        // Working memory comes from this thread's pool and goes back to it at the end, so
+        // marking many images does not page in fresh memory for each.
         let view = image.as_ref();
-        let (mask, tile) = rayon::join(|| block_mask(&view, MASK_RADIUS), || self.fine_tile(id));
+        let mask_buf = pool::take_any(mask_len(w, h));
+        let (mask, ()) = rayon::join(
+            || block_mask_in(&view, MASK_RADIUS, mask_buf),
+            || self.fine_tile(id),
+        );
+        let tile = &self.tile;
         let n = tile.dim().0;
         // Image pixel x sits at analysis coordinate (x + 0.5) * s - 0.5, in tile cells.
         let s = ANALYSIS_SHORT_SIDE as f64 / short as f64;
@@ -163,16 +179,16 @@ impl Embedder {
         // shorter images interpolate the two lines each row needs, with the same arithmetic.
         let xs = coords(w);
         let table = (n * 4 <= h as usize * 3).then(|| {
-            let mut table = vec![0f32; n * w as usize];
+            let mut table = pool::take_any(n * w as usize);
             table
                 .par_chunks_mut(w as usize)
                 .enumerate()
-                .for_each(|(r, line)| tile_line(&tile, r, &xs, line));
+                .for_each(|(r, line)| tile_line(tile, r, &xs, line));
             table
         });
         let painter = Painter {
             mask: &mask,
-            tile: &tile,
+            tile,
             table: table.as_deref(),
             xs,
             ys: coords(h),
@@ -227,6 +243,11 @@ impl Embedder {
                 },
             )
             .collect();
+        drop(painter);
+        pool::give_plane(mask);
+        if let Some(table) = table {
+            pool::give(table);
+        }
         let sq_err = bands.iter().map(|b| b.0).sum::<u64>() as f64;
         let extreme: u64 = bands.iter().map(|b| b.1).sum();
         let mse = sq_err / (w as f64 * h as f64 * colour as f64);
@@ -242,6 +263,11 @@ impl Embedder {
             quality_gain: gain as f64,
         })
     }
+}
+
+/// Values in the block mask of a `w x h` image.
+fn mask_len(w: u32, h: u32) -> usize {
+    (w as usize).div_ceil(BLOCK) * (h as usize).div_ceil(BLOCK)
 }
 
 /// Adds the mark to one row of pixels at a time: everything a row needs, shared by the
@@ -417,6 +443,7 @@ fn paint<const CH: usize, const COLOUR: usize>(line: &mut [u8], want: &[i32]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mask::block_mask;
 
     /// The per-row interpolation used for short images asks for exactly the change the
     /// table of interpolated tile rows gives, on every row.
@@ -434,7 +461,8 @@ mod tests {
             Ok(e) => e,
             Err(e) => unreachable!("{e}"),
         };
-        let tile = embedder.fine_tile(WorkId(0x0123_4567_89ab_cdef));
+        embedder.fine_tile(WorkId(0x0123_4567_89ab_cdef));
+        let tile = embedder.tile.clone();
         let mask = block_mask(&view, MASK_RADIUS);
         let n = tile.dim().0;
         let s = ANALYSIS_SHORT_SIDE as f64 / h as f64;

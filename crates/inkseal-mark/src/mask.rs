@@ -93,6 +93,12 @@ fn window_counts(counts: &[u32], radius: usize) -> Vec<u32> {
         .collect()
 }
 
+/// [`block_mask_in`] in fresh memory.
+#[cfg(test)]
+pub(crate) fn block_mask(img: &ImageRef<'_>, radius: usize) -> Array2<f32> {
+    block_mask_in(img, radius, Vec::new())
+}
+
 /// The perceptual mask of an 8-bit image on its 2x2 blocks ([`BLOCK`]), ready to be
 /// interpolated to pixels by [`upsampled_row`]: a `ceil(h/2) x ceil(w/2)` plane.
 ///
@@ -105,10 +111,18 @@ fn window_counts(counts: &[u32], radius: usize) -> Vec<u32> {
 /// images; and a 3x3 clipped mean so the mask itself adds no fine structure. Rows of blocks
 /// are shared among threads and every value is computed on its own, so the result does not
 /// depend on the thread count.
-pub(crate) fn block_mask(img: &ImageRef<'_>, radius: usize) -> Array2<f32> {
+///
+/// The plane is made in the memory of `buf` (whatever it holds is overwritten).
+pub(crate) fn block_mask_in(img: &ImageRef<'_>, radius: usize, mut buf: Vec<f32>) -> Array2<f32> {
     let (w, h) = (img.width as usize, img.height as usize);
     let (bw, bh) = (w.div_ceil(BLOCK), h.div_ceil(BLOCK));
-    let mut m = Array2::<f32>::zeros((bh, bw));
+    buf.clear();
+    buf.resize(bw * bh, 0.0);
+    let mut m = match Array2::from_shape_vec((bh, bw), buf) {
+        Ok(m) => m,
+        // Cannot happen: the buffer has exactly bh * bw values.
+        Err(_) => Array2::zeros((bh, bw)),
+    };
     let Some(flat) = m.as_slice_mut() else {
         return m;
     };

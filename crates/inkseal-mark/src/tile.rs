@@ -116,7 +116,15 @@ impl Layout {
     /// The spectrum of the tile for the coded bits `coded` (0/1), on an `n x n` grid
     /// (`n >= TILE`; larger `n` gives an oversampled tile).
     pub(crate) fn spectrum(&self, coded: &[u8], n: usize) -> Vec<Complex32> {
-        let mut spec = vec![Complex32::new(0.0, 0.0); n * n];
+        let mut spec = Vec::new();
+        self.spectrum_into(coded, n, &mut spec);
+        spec
+    }
+
+    /// [`Layout::spectrum`] into `spec` (resized to `n * n`), reusing its memory.
+    pub(crate) fn spectrum_into(&self, coded: &[u8], n: usize, spec: &mut Vec<Complex32>) {
+        spec.clear();
+        spec.resize(n * n, Complex32::new(0.0, 0.0));
         let mut put = |c: &Carrier, value: Complex32| {
             let value = value * tilt(c);
             spec[c.bin(n)] = value;
@@ -134,7 +142,6 @@ impl Layout {
                 Complex32::new(re, im) * std::f32::consts::FRAC_1_SQRT_2 * c.phase,
             );
         }
-        spec
     }
 }
 
