@@ -208,15 +208,46 @@ fn row_box_sum(src: &[f32], r: usize, out: &mut [f32]) {
         return;
     }
     let n = w - 2 * r;
-    let interior = &mut out[r..r + n];
-    interior.copy_from_slice(&src[..n]);
-    for k in 1..=2 * r {
-        for (o, s) in interior.iter_mut().zip(&src[k..k + n]) {
-            *o += *s;
+    match r {
+        1 => window_sums::<3>(src, &mut out[r..r + n]),
+        4 => window_sums::<9>(src, &mut out[r..r + n]),
+        _ => {
+            let interior = &mut out[r..r + n];
+            interior.copy_from_slice(&src[..n]);
+            for k in 1..=2 * r {
+                for (o, s) in interior.iter_mut().zip(&src[k..k + n]) {
+                    *o += *s;
+                }
+            }
         }
     }
     for x in (0..r).chain(w - r..w) {
         out[x] = direct(x);
+    }
+}
+
+/// `out[i]` = the sum of the `N` values `src[i..i + N]`, added in order (`src` holds
+/// `out.len() + N - 1` values or more).
+fn window_sums<const N: usize>(src: &[f32], out: &mut [f32]) {
+    for (i, o) in out.iter_mut().enumerate() {
+        let window = &src[i..i + N];
+        let mut acc = window[0];
+        for v in &window[1..] {
+            acc += *v;
+        }
+        *o = acc;
+    }
+}
+
+/// `out[x]` = the sum of `rows[k][x]` over the `N` rows, added in order, times `scale[x]`
+/// times `row_scale`.
+fn column_sums<const N: usize>(rows: [&[f32]; N], scale: &[f32], row_scale: f32, out: &mut [f32]) {
+    for (x, (o, s)) in out.iter_mut().zip(scale).enumerate() {
+        let mut acc = rows[0][x];
+        for row in &rows[1..] {
+            acc += row[x];
+        }
+        *o = acc * (s * row_scale);
     }
 }
 
@@ -244,8 +275,29 @@ pub(crate) fn box_mean(src: &Array2<f32>, r: usize) -> Array2<f32> {
     let count = |i: usize, n: usize| ((i + r + 1).min(n) - i.saturating_sub(r)) as f32;
     let inv_x: Vec<f32> = (0..w).map(|x| 1.0 / count(x, w)).collect();
     let mut out = pool::plane_any(h, w);
+    // Rows whose window is whole, for the radii detection uses: every sum in one pass.
+    let mut whole_rows_done = false;
+    if let (Some(all), Some(dst)) = (mid.as_slice(), out.as_slice_mut())
+        && h > 2 * r
+        && (r == 1 || r == 4)
+    {
+        whole_rows_done = true;
+        let row = |y: usize| &all[y * w..(y + 1) * w];
+        let inv = 1.0 / (2 * r + 1) as f32;
+        for (y, out_row) in dst.chunks_exact_mut(w).enumerate().take(h - r).skip(r) {
+            if r == 1 {
+                column_sums([row(y - 1), row(y), row(y + 1)], &inv_x, inv, out_row);
+            } else {
+                let rows: [&[f32]; 9] = std::array::from_fn(|k| row(y - 4 + k));
+                column_sums(rows, &inv_x, inv, out_row);
+            }
+        }
+    }
     for (y, mut out_row) in out.rows_mut().into_iter().enumerate() {
         let (lo, hi) = (y.saturating_sub(r), (y + r + 1).min(h));
+        if whole_rows_done && hi - lo == 2 * r + 1 {
+            continue;
+        }
         out_row.assign(&mid.row(lo));
         for k in lo + 1..hi {
             out_row.zip_mut_with(&mid.row(k), |o, v| *o += *v);
