@@ -803,6 +803,31 @@ mod tests {
     }
 
     #[test]
+    fn coarse_scores_equal_the_general_scorer_with_reach_one() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        let r = Array2::from_shape_fn((256, 384), |_| rng.random::<f32>() - 0.5);
+        let Some(acf) = Acf::new(&r) else {
+            unreachable!("a 256x384 plane has an autocorrelation")
+        };
+        // Periods and angles across the grid, including lattices partly out of view.
+        let mut compared = (0, 0);
+        for period in [36.0, 47.3, 64.0, 90.5, 120.0, 136.0, 180.0] {
+            for angle in [0.0, 3.7, 22.5, 45.0, 61.2, 89.9] {
+                let (a, b) = square(period, angle);
+                let (fast, general) = (acf.coarse_score(a, b), acf.score_within(a, b, 1));
+                assert_eq!(fast, general, "period {period} angle {angle}");
+                if general.is_finite() {
+                    compared.0 += 1;
+                } else {
+                    compared.1 += 1;
+                }
+            }
+        }
+        assert!(compared.0 > 10 && compared.1 > 0, "{compared:?}");
+    }
+
+    #[test]
     fn standardise_matches_a_direct_computation_away_from_the_zero_lag() {
         for (h, w) in [(16usize, 24usize), (13, 37), (40, 20)] {
             let v: Vec<f32> = (0..h * w)
