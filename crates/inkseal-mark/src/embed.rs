@@ -159,17 +159,11 @@ impl Embedder {
             });
         }
         crate::pixels::check_pixel_limit(w, h, self.config.max_pixels)?;
-        // The tile (an inverse FFT) is made while the mask is computed.
         // Working memory comes from this thread's pool and goes back to it at the end, so
         // marking many images does not page in fresh memory for each.
         let view = image.as_ref();
         let mask_buf = pool::take_any(mask_len(w, h));
-        let (mask, ()) = rayon::join(
-            || block_mask_in(&view, MASK_RADIUS, mask_buf),
-            || self.fine_tile(id),
-        );
-        let tile = &self.tile;
-        let n = tile.dim().0;
+        let n = self.fft.n();
         // Image pixel x sits at analysis coordinate (x + 0.5) * s - 0.5, in tile cells.
         let s = ANALYSIS_SHORT_SIDE as f64 / short as f64;
         let coords = |len: u32| tile_coords(len, s, n);
@@ -178,14 +172,22 @@ impl Embedder {
         // the table is smaller than the image (n tile rows of f32 against h rows of 3 bytes);
         // shorter images interpolate the two lines each row needs, with the same arithmetic.
         let xs = coords(w);
-        let table = (n * 4 <= h as usize * 3).then(|| {
-            let mut table = pool::take_any(n * w as usize);
-            table
-                .par_chunks_mut(w as usize)
-                .enumerate()
-                .for_each(|(r, line)| tile_line(tile, r, &xs, line));
-            table
-        });
+        let table_buf = (n * 4 <= h as usize * 3).then(|| pool::take_any(n * w as usize));
+        // The tile (an inverse FFT) and its table are made while the mask is computed.
+        let (mask, table) = rayon::join(
+            || block_mask_in(&view, MASK_RADIUS, mask_buf),
+            || {
+                self.fine_tile(id);
+                table_buf.map(|mut table: Vec<f32>| {
+                    table
+                        .par_chunks_mut(w as usize)
+                        .enumerate()
+                        .for_each(|(r, line)| tile_line(&self.tile, r, &xs, line));
+                    table
+                })
+            },
+        );
+        let tile = &self.tile;
         let painter = Painter {
             mask: &mask,
             tile,
