@@ -23,10 +23,8 @@ pub(crate) struct Fft2 {
     w: usize,
     row_fwd: Arc<dyn Fft<f32>>,
     row_inv: Arc<dyn Fft<f32>>,
-    col_fwd: Arc<dyn Fft<f32>>,
-    col_inv: Arc<dyn Fft<f32>>,
+    columns: Columns,
     scratch: Vec<Complex32>,
-    column: Vec<Complex32>,
 }
 
 impl fmt::Debug for Fft2 {
@@ -45,17 +43,13 @@ impl Fft2 {
     pub(crate) fn rect(h: usize, w: usize) -> Fft2 {
         // One planner per thread: it keeps the plans (and their twiddle tables) it has made,
         // so images of the same analysis size do not plan again.
-        let (row_fwd, row_inv, col_fwd, col_inv) = PLANNER.with_borrow_mut(|planner| {
-            (
-                planner.plan_fft_forward(w),
-                planner.plan_fft_inverse(w),
-                planner.plan_fft_forward(h),
-                planner.plan_fft_inverse(h),
-            )
-        });
-        let scratch_len = [&row_fwd, &row_inv, &col_fwd, &col_inv]
+        let (row_fwd, row_inv) = PLANNER
+            .with_borrow_mut(|planner| (planner.plan_fft_forward(w), planner.plan_fft_inverse(w)));
+        let columns = Columns::new(h);
+        let scratch_len = [&row_fwd, &row_inv]
             .iter()
             .map(|p| p.get_inplace_scratch_len())
+            .chain([columns.scratch_len()])
             .max()
             .unwrap_or(0);
         Fft2 {
@@ -63,10 +57,8 @@ impl Fft2 {
             w,
             row_fwd,
             row_inv,
-            col_fwd,
-            col_inv,
+            columns,
             scratch: vec![Complex32::new(0.0, 0.0); scratch_len],
-            column: vec![Complex32::new(0.0, 0.0); h * COLUMNS],
         }
     }
 
@@ -77,22 +69,57 @@ impl Fft2 {
 
     /// Forward transform in place: `X[k] = sum_x x[x] e^{-2 pi i k.x / n}`.
     pub(crate) fn forward(&mut self, data: &mut [Complex32]) {
-        let (row, col) = (Arc::clone(&self.row_fwd), Arc::clone(&self.col_fwd));
-        self.run(row.as_ref(), col.as_ref(), data);
+        debug_assert_eq!(data.len(), self.h * self.w);
+        // Rows: rustfft transforms every consecutive chunk of length w.
+        self.row_fwd.process_with_scratch(data, &mut self.scratch);
+        self.columns.forward(data, self.w, &mut self.scratch);
     }
 
     /// Inverse transform in place, without the `1/(h w)` factor.
     pub(crate) fn inverse(&mut self, data: &mut [Complex32]) {
-        let (row, col) = (Arc::clone(&self.row_inv), Arc::clone(&self.col_inv));
-        self.run(row.as_ref(), col.as_ref(), data);
+        debug_assert_eq!(data.len(), self.h * self.w);
+        self.row_inv.process_with_scratch(data, &mut self.scratch);
+        self.columns.inverse(data, self.w, &mut self.scratch);
+    }
+}
+
+/// The column half of a 2-D transform: the forward and inverse plans for columns of `h`
+/// values and the buffer that gathers them.
+#[derive(Clone)]
+struct Columns {
+    h: usize,
+    fwd: Arc<dyn Fft<f32>>,
+    inv: Arc<dyn Fft<f32>>,
+    lines: Vec<Complex32>,
+}
+
+impl Columns {
+    fn new(h: usize) -> Columns {
+        let (fwd, inv) = PLANNER
+            .with_borrow_mut(|planner| (planner.plan_fft_forward(h), planner.plan_fft_inverse(h)));
+        Columns {
+            h,
+            fwd,
+            inv,
+            lines: vec![Complex32::new(0.0, 0.0); h * COLUMNS],
+        }
     }
 
-    fn run(&mut self, row: &dyn Fft<f32>, col: &dyn Fft<f32>, data: &mut [Complex32]) {
-        let (h, w) = (self.h, self.w);
-        debug_assert_eq!(data.len(), h * w);
-        // Rows: rustfft transforms every consecutive chunk of length w.
-        row.process_with_scratch(data, &mut self.scratch);
-        columns(col, data, h, w, &mut self.column, &mut self.scratch);
+    /// Scratch the column plans need.
+    fn scratch_len(&self) -> usize {
+        self.fwd
+            .get_inplace_scratch_len()
+            .max(self.inv.get_inplace_scratch_len())
+    }
+
+    /// Forward transform of every column of the `h x w` row-major `data`.
+    fn forward(&mut self, data: &mut [Complex32], w: usize, scratch: &mut [Complex32]) {
+        columns(self.fwd.as_ref(), data, self.h, w, &mut self.lines, scratch);
+    }
+
+    /// Inverse transform (unnormalised) of every column of the `h x w` row-major `data`.
+    fn inverse(&mut self, data: &mut [Complex32], w: usize, scratch: &mut [Complex32]) {
+        columns(self.inv.as_ref(), data, self.h, w, &mut self.lines, scratch);
     }
 }
 
@@ -133,10 +160,8 @@ pub(crate) struct RealFft2 {
     w: usize,
     r2c: Arc<dyn RealToComplex<f32>>,
     c2r: Arc<dyn ComplexToReal<f32>>,
-    col_fwd: Arc<dyn Fft<f32>>,
-    col_inv: Arc<dyn Fft<f32>>,
+    columns: Columns,
     scratch: Vec<Complex32>,
-    column: Vec<Complex32>,
 }
 
 impl fmt::Debug for RealFft2 {
@@ -153,26 +178,18 @@ impl RealFft2 {
         }
         let (r2c, c2r) = REAL_PLANNER
             .with_borrow_mut(|planner| (planner.plan_fft_forward(w), planner.plan_fft_inverse(w)));
-        let (col_fwd, col_inv) = PLANNER
-            .with_borrow_mut(|planner| (planner.plan_fft_forward(h), planner.plan_fft_inverse(h)));
-        let scratch_len = [
-            r2c.get_scratch_len(),
-            c2r.get_scratch_len(),
-            col_fwd.get_inplace_scratch_len(),
-            col_inv.get_inplace_scratch_len(),
-        ]
-        .into_iter()
-        .max()
-        .unwrap_or(0);
+        let columns = Columns::new(h);
+        let scratch_len = r2c
+            .get_scratch_len()
+            .max(c2r.get_scratch_len())
+            .max(columns.scratch_len());
         Some(RealFft2 {
             h,
             w,
             r2c,
             c2r,
-            col_fwd,
-            col_inv,
+            columns,
             scratch: vec![Complex32::new(0.0, 0.0); scratch_len],
-            column: vec![Complex32::new(0.0, 0.0); h * COLUMNS],
         })
     }
 
@@ -196,15 +213,7 @@ impl RealFft2 {
         {
             self.r2c.process_with_scratch(src, dst, &mut self.scratch)?;
         }
-        let col = Arc::clone(&self.col_fwd);
-        columns(
-            col.as_ref(),
-            out,
-            h,
-            hw,
-            &mut self.column,
-            &mut self.scratch,
-        );
+        self.columns.forward(out, hw, &mut self.scratch);
         Ok(())
     }
 
@@ -218,15 +227,7 @@ impl RealFft2 {
         out: &mut [f32],
     ) -> Result<(), realfft::FftError> {
         let (h, w, hw) = (self.h, self.w, self.half_width());
-        let col = Arc::clone(&self.col_inv);
-        columns(
-            col.as_ref(),
-            input,
-            h,
-            hw,
-            &mut self.column,
-            &mut self.scratch,
-        );
+        self.columns.inverse(input, hw, &mut self.scratch);
         for (src, dst) in input
             .chunks_exact_mut(hw)
             .zip(out.chunks_exact_mut(w))
