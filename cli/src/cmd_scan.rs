@@ -1,6 +1,5 @@
 //! `inkseal scan`: find marked works in datasets and report every sample.
 
-use std::collections::HashMap;
 use std::io::{BufWriter, IsTerminal, Write};
 use std::ops::ControlFlow;
 use std::path::Path;
@@ -8,13 +7,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use inkseal_registry::Registry;
+use inkseal_core::atomic::{self, Options, Replace};
+use inkseal_core::scan::{Identity, Settings, State, WorkLookup};
 use inkseal_scan::{Event, Input, Record, ScanConfig, Scanner, Summary};
 use serde::Serialize;
 
-use crate::fsutil::{self, Replace};
 use crate::opts::ScanOpts;
-use crate::scan_state::{Identity, Settings, State};
 use crate::{Outcome, cmd_key, output, store};
 
 /// How the report is written.
@@ -44,7 +42,7 @@ pub fn run(opts: &ScanOpts) -> Result<Outcome> {
     if let Some(out) = &opts.out {
         check_report_path(out, opts)?;
     }
-    let works = WorkLookup::open(opts)?;
+    let works = open_works(opts)?;
     let mut config = ScanConfig::default().with_threads(opts.threads);
     if let Some(column) = &opts.column {
         config = config.with_column(column.clone());
@@ -60,8 +58,15 @@ pub fn run(opts: &ScanOpts) -> Result<Outcome> {
         None => None,
     };
     if let Some(state) = &state {
+        if state.dropped_bytes() > 0 {
+            output::note(format!(
+                "{}: dropping the records of an input that was not finished ({} bytes); it is scanned again",
+                state.path().display(),
+                state.dropped_bytes()
+            ));
+        }
         for stale in state.stale_reports() {
-            if fsutil::is_temporary_name(stale) && stale.is_file() {
+            if atomic::is_temporary_name(stale) && stale.is_file() {
                 let _ = std::fs::remove_file(stale);
             }
         }
@@ -75,7 +80,8 @@ pub fn run(opts: &ScanOpts) -> Result<Outcome> {
     let summary = match &opts.out {
         Some(out) => {
             let mut summary = None;
-            fsutil::write_atomic_named(out, 0o644, false, Replace::Yes, |file, tmp| {
+            let options = Options::new(Replace::Yes).with_mode(0o644, false);
+            atomic::write_with(out, &options, |file, tmp| -> Result<()> {
                 let writer = BufWriter::new(&*file);
                 summary = Some(scan.run(&scanner, Box::new(writer), Some(tmp))?);
                 Ok(())
@@ -94,7 +100,7 @@ pub fn run(opts: &ScanOpts) -> Result<Outcome> {
 /// The report must not replace something the scan reads or writes.
 fn check_report_path(out: &Path, opts: &ScanOpts) -> Result<()> {
     for input in &opts.inputs {
-        if fsutil::is_same_file(input, out) {
+        if atomic::is_same_file(input, out) {
             bail!(
                 "refusing to overwrite the input {} with the report",
                 input.display()
@@ -102,7 +108,7 @@ fn check_report_path(out: &Path, opts: &ScanOpts) -> Result<()> {
         }
     }
     if let Some(state) = &opts.resume
-        && fsutil::is_same_file(state, out)
+        && atomic::is_same_file(state, out)
     {
         bail!("the report and the state file must be different files");
     }
@@ -112,39 +118,15 @@ fn check_report_path(out: &Path, opts: &ScanOpts) -> Result<()> {
     Ok(())
 }
 
-/// Titles and artists of detected works, from the registry, looked up once per work.
-struct WorkLookup {
-    registry: Option<Registry>,
-    cache: HashMap<String, Option<(String, String)>>,
-}
-
-impl WorkLookup {
-    fn open(opts: &ScanOpts) -> Result<WorkLookup> {
-        if let Some(path) = &opts.store.registry
-            && !path.exists()
-        {
-            bail!("no registry at {}", path.display());
-        }
-        Ok(WorkLookup {
-            registry: store::open_existing_registry(&opts.store)?,
-            cache: HashMap::new(),
-        })
+/// Titles and artists of detected works, from the registry (which must exist if named).
+fn open_works(opts: &ScanOpts) -> Result<WorkLookup> {
+    if let Some(path) = &opts.store.registry
+        && !path.exists()
+    {
+        bail!("no registry at {}", path.display());
     }
-
-    /// `(title, artist)` of a work ID in 16 hex digits, if the registry knows it.
-    fn get(&mut self, work_id: &str) -> Result<Option<&(String, String)>> {
-        if !self.cache.contains_key(work_id) {
-            let found = match (&self.registry, u64::from_str_radix(work_id, 16)) {
-                (Some(registry), Ok(id)) => registry
-                    .get(id)
-                    .with_context(|| format!("registry {}", registry.path().display()))?
-                    .map(|w| (w.title, w.artist)),
-                _ => None,
-            };
-            self.cache.insert(work_id.to_string(), found);
-        }
-        Ok(self.cache.get(work_id).and_then(Option::as_ref))
-    }
+    let store = store::store(&opts.store, None);
+    Ok(WorkLookup::new(store::open_existing_registry(&store)?))
 }
 
 /// One sample in a JSON or CSV report.

@@ -10,6 +10,8 @@ mod surgery;
 
 #[path = "cli/bad_input.rs"]
 mod bad_input;
+#[path = "cli/batch.rs"]
+mod batch;
 #[path = "cli/crash.rs"]
 mod crash;
 #[path = "cli/credentials.rs"]

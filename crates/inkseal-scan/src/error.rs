@@ -48,13 +48,10 @@ pub enum Error {
         /// The configured cap.
         max: u64,
     },
-    /// The bytes are not an image in a supported format.
-    #[error("not a supported image (JPEG, PNG, WebP, TIFF, GIF or BMP)")]
-    UnknownImageFormat,
-    /// The image is larger than the decoding limits.
-    #[error("image exceeds the decoding limits: {0}")]
-    ImageTooLarge(String),
-    /// The image could not be decoded.
+    /// The bytes are not a supported image, or are too large or damaged to decode.
+    #[error(transparent)]
+    Image(#[from] inkseal_io::Error),
+    /// The decoder failed in an unexpected way.
     #[error("cannot decode the image: {0}")]
     Decode(String),
     /// The watermark detector refused the image or the configuration.

@@ -9,9 +9,9 @@ use std::time::Instant;
 use inkseal_mark::{DetectConfig, Detector, ImageRef, Key};
 use rayon::prelude::*;
 
-use crate::decode::decode;
 use crate::record::{ErrorRecord, SampleRecord};
 use crate::{Error, Input, Record, Result, Sample, SampleResult, Summary};
+use inkseal_io::image::{DecodeOptions, Limits};
 
 /// Default cap on one member's size: 256 MiB.
 pub const DEFAULT_MAX_MEMBER_BYTES: u64 = 256 << 20;
@@ -29,6 +29,8 @@ pub struct ScanConfig {
     pub column: Option<String>,
     /// Detector settings (threshold, pixel limit).
     pub detect: DetectConfig,
+    /// Size limits for decoding each image.
+    pub limits: Limits,
 }
 
 impl Default for ScanConfig {
@@ -38,6 +40,7 @@ impl Default for ScanConfig {
             max_member_bytes: DEFAULT_MAX_MEMBER_BYTES,
             column: None,
             detect: DetectConfig::default(),
+            limits: Limits::default(),
         }
     }
 }
@@ -58,6 +61,12 @@ impl ScanConfig {
     /// Names the Parquet image column.
     pub fn with_column(mut self, column: impl Into<String>) -> Self {
         self.column = Some(column.into());
+        self
+    }
+
+    /// Sets the decoding limits.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
         self
     }
 
@@ -280,8 +289,9 @@ impl Scanner {
     }
 
     fn search(&self, bytes: &[u8]) -> Result<inkseal_mark::Detection> {
-        let pixels = decode(bytes)?;
-        let image = ImageRef::new(&pixels.data, pixels.width, pixels.height, pixels.layout)?;
+        let options = DecodeOptions::default().with_limits(self.config.limits);
+        let pixels = inkseal_io::image::decode_bytes(bytes, &options)?;
+        let image = ImageRef::new(&pixels.pixels, pixels.width, pixels.height, pixels.layout)?;
         let slot = rayon::current_thread_index().unwrap_or(0) % self.detectors.len().max(1);
         let detector = self
             .detectors
