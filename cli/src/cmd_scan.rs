@@ -47,10 +47,15 @@ pub fn run(opts: &ScanOpts) -> Result<Outcome> {
     if let Some(column) = &opts.column {
         config = config.with_column(column.clone());
     }
+    if opts.with.iter().any(|c| c.trim().is_empty()) {
+        bail!("--with names columns: no empty names");
+    }
+    config = config.with_columns(opts.with.clone());
     let settings = Settings {
         key_id: key.id(),
         column: opts.column.clone(),
         max_member_bytes: config.max_member_bytes,
+        with: opts.with.clone(),
     };
     let scanner = Scanner::new(&key, config)?;
     let state = match &opts.resume {
@@ -76,6 +81,7 @@ pub fn run(opts: &ScanOpts) -> Result<Outcome> {
         && std::io::stderr().is_terminal()
         && (opts.out.is_some() || std::io::stdout().is_terminal());
     let mut scan = Scan::new(inputs, state, works, format, show_progress);
+    scan.with = opts.with.clone();
 
     let summary = match &opts.out {
         Some(out) => {
@@ -129,6 +135,36 @@ fn open_works(opts: &ScanOpts) -> Result<WorkLookup> {
     Ok(WorkLookup::new(store::open_existing_registry(&store)?))
 }
 
+/// The columns of a CSV report, in order (then `path` and `with.NAME` when `--with` names
+/// columns).
+const CSV_COLUMNS: [&str; 10] = [
+    "type", "source", "member", "key", "detected", "work_id", "p_value", "title", "artist", "error",
+];
+
+/// One CSV row with the carried columns.
+fn csv_row(line: &SampleLine, with: &[String]) -> Vec<String> {
+    let text = |v: Option<&str>| v.unwrap_or("").to_string();
+    let mut row = vec![
+        line.kind.to_string(),
+        line.source.to_string(),
+        text(line.member),
+        line.key.to_string(),
+        line.detected.to_string(),
+        text(line.work_id),
+        line.p_value.map(|p| p.to_string()).unwrap_or_default(),
+        text(line.title),
+        text(line.artist),
+        text(line.error),
+        text(line.path),
+    ];
+    row.extend(with.iter().map(|c| {
+        line.with
+            .and_then(|w| w.get(c).cloned().flatten())
+            .unwrap_or_default()
+    }));
+    row
+}
+
 /// One sample in a JSON or CSV report.
 #[derive(Serialize)]
 struct SampleLine<'a> {
@@ -143,6 +179,12 @@ struct SampleLine<'a> {
     title: Option<&'a str>,
     artist: Option<&'a str>,
     error: Option<&'a str>,
+    /// The Hugging Face image's own path (JSON only; a CSV column with `--with`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<&'a str>,
+    /// Carried columns (JSON only; CSV columns with `--with`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    with: Option<&'a std::collections::BTreeMap<String, Option<String>>>,
 }
 
 /// The JSON summary line.
@@ -181,6 +223,8 @@ struct Scan {
     state: Option<State>,
     works: WorkLookup,
     format: Format,
+    /// The carried columns (CSV rows get one column each).
+    with: Vec<String>,
     summary: Summary,
     /// The next input whose records have not been reported.
     next: usize,
@@ -216,6 +260,7 @@ impl Scan {
             state,
             works,
             format,
+            with: Vec::new(),
             summary: Summary::default(),
             next: 0,
             replayed_seconds: 0.0,
@@ -242,7 +287,21 @@ impl Scan {
             }
         }
         let mut sink = match self.format {
-            Format::Csv => Sink::Csv(Box::new(csv::Writer::from_writer(out))),
+            Format::Csv if self.with.is_empty() => {
+                Sink::Csv(Box::new(csv::Writer::from_writer(out)))
+            }
+            Format::Csv => {
+                // Carried columns vary with the command line, so the header is written here
+                // and each row field by field.
+                let mut w = csv::WriterBuilder::new()
+                    .has_headers(false)
+                    .from_writer(out);
+                let mut header: Vec<String> = CSV_COLUMNS.iter().map(|c| c.to_string()).collect();
+                header.push("path".into());
+                header.extend(self.with.iter().map(|c| format!("with.{c}")));
+                w.write_record(&header)?;
+                Sink::Csv(Box::new(w))
+            }
             _ => Sink::Plain(out),
         };
         let (todo, todo_index): (Vec<Input>, Vec<usize>) = self
@@ -348,6 +407,7 @@ impl Scan {
     /// Counts one record and writes it to the report.
     fn emit(&mut self, record: &Record, sink: &mut Sink<'_>) -> Result<()> {
         self.summary.add(record);
+        let plain_csv = self.format == Format::Csv && self.with.is_empty();
         let line = match record {
             Record::Sample(s) => {
                 let known = match &s.work_id {
@@ -365,6 +425,9 @@ impl Scan {
                     title: known.map(|k| k.0.as_str()),
                     artist: known.map(|k| k.1.as_str()),
                     error: None,
+                    // A plain CSV report keeps its fixed columns.
+                    path: s.path.as_deref().filter(|_| !plain_csv),
+                    with: Some(&s.with).filter(|w| !w.is_empty()),
                 }
             }
             Record::Error(e) => SampleLine {
@@ -378,12 +441,15 @@ impl Scan {
                 title: None,
                 artist: None,
                 error: Some(&e.error),
+                path: None,
+                with: None,
             },
             _ => return Ok(()),
         };
         let progress = self.progress.as_ref().map(|p| &p.bar);
         match sink {
-            Sink::Csv(w) => w.serialize(&line)?,
+            Sink::Csv(w) if self.with.is_empty() => w.serialize(&line)?,
+            Sink::Csv(w) => w.write_record(csv_row(&line, &self.with))?,
             Sink::Plain(w) => match self.format {
                 Format::Json => {
                     if line.kind == "error" {
@@ -580,6 +646,8 @@ mod tests {
             title: work_id.map(|_| "Harbour"),
             artist: work_id.map(|_| "A. Painter"),
             error,
+            path: None,
+            with: None,
         }
     }
 

@@ -70,6 +70,7 @@ Examples:
   inkseal scan --key studio.key --json shards/ > found.jsonl
   inkseal scan --csv --out report.csv --resume scan.state shards/*.tar.gz
   inkseal scan --column image data/train-00000-of-00004.parquet
+  inkseal scan --json --with url,caption laion/part-00000.parquet
 
 Inputs: folders (recursive), WebDataset shards (.tar, .tar.gz, .tgz), .zip files, .parquet files
 (image columns found from the schema, or named with --column) and single images. Every sample
@@ -277,6 +278,12 @@ pub struct ScanOpts {
     /// The Parquet column holding the images. Default: found from the schema.
     #[arg(long, value_name = "NAME")]
     pub column: Option<String>,
+
+    /// Parquet columns to carry into every sample's record (for example the URL a sample was
+    /// scraped from): `--with url,caption,key`. JSON records get them under "with", CSV rows
+    /// as columns "with.NAME" (after a "path" column: the Hugging Face image's own path).
+    #[arg(long, value_name = "COLS", value_delimiter = ',')]
+    pub with: Vec<String>,
 
     /// Never show the progress bar (it is only shown on a terminal, and never with --json).
     #[arg(long)]

@@ -22,6 +22,8 @@ mod detect;
 mod embed;
 #[path = "cli/help.rs"]
 mod help;
+#[path = "cli/identity.rs"]
+mod identity;
 #[path = "cli/key.rs"]
 mod key;
 #[path = "cli/mark.rs"]

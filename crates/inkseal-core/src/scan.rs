@@ -36,6 +36,10 @@ pub struct Settings {
     pub column: Option<String>,
     /// The member size cap.
     pub max_member_bytes: u64,
+    /// The Parquet columns carried into the records (absent in state files made before
+    /// there were any).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub with: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize)]

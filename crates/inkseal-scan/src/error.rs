@@ -37,6 +37,9 @@ pub enum Error {
     /// The named Parquet column does not exist or does not hold bytes.
     #[error("column {0:?} does not exist or does not hold image bytes")]
     BadColumn(String),
+    /// A column named to be carried into the records does not exist in a Parquet file.
+    #[error("column {0:?} (named to be carried into the records) does not exist in this file")]
+    MissingColumn(String),
     /// A Parquet image cell is null.
     #[error("null image cell")]
     NullImage,

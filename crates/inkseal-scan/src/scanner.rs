@@ -27,6 +27,10 @@ pub struct ScanConfig {
     pub max_member_bytes: u64,
     /// The Parquet image column to read; `None` finds image columns from the schema.
     pub column: Option<String>,
+    /// Parquet columns carried into every sample's record (a URL, a caption, a key), so a
+    /// finding can be traced back to where the sample was scraped from. A named column
+    /// that a Parquet file does not have is an error for that file; other inputs have none.
+    pub with: Vec<String>,
     /// Detector settings (threshold, pixel limit).
     pub detect: DetectConfig,
     /// Size limits for decoding each image.
@@ -39,6 +43,7 @@ impl Default for ScanConfig {
             threads: 0,
             max_member_bytes: DEFAULT_MAX_MEMBER_BYTES,
             column: None,
+            with: Vec::new(),
             detect: DetectConfig::default(),
             limits: Limits::default(),
         }
@@ -61,6 +66,12 @@ impl ScanConfig {
     /// Names the Parquet image column.
     pub fn with_column(mut self, column: impl Into<String>) -> Self {
         self.column = Some(column.into());
+        self
+    }
+
+    /// Names the Parquet columns to carry into each record.
+    pub fn with_columns(mut self, columns: Vec<String>) -> Self {
+        self.with = columns;
         self
     }
 
@@ -278,6 +289,8 @@ impl Scanner {
                     .filter(|_| found.detected)
                     .map(|id| id.to_string()),
                 p_value: found.p_value,
+                path: sample.path,
+                with: sample.with,
             }),
             Err(error) => Record::Error(ErrorRecord {
                 source: sample.source,

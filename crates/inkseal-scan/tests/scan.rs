@@ -651,7 +651,7 @@ mod parquet_files {
                 ],
             ],
         )?;
-        let outcome = scan(&[path]);
+        let outcome = scan(std::slice::from_ref(&path));
         assert_eq!(
             outcome.detections(),
             [("0".to_string(), hex(ID_A)), ("3".to_string(), hex(ID_B))]
@@ -680,6 +680,34 @@ mod parquet_files {
         assert_eq!(
             members,
             ["image[0]", "image[1]", "image[2]", "image[3]", "image[4]"]
+        );
+
+        // Each sample names the struct's own path, and carries the columns asked for.
+        let carried = scan_with(
+            std::slice::from_ref(&path),
+            ScanConfig::default()
+                .with_threads(2)
+                .with_columns(vec!["text".into()]),
+        );
+        let identity: Vec<(String, Option<String>, Option<String>)> = carried
+            .records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Sample(s) => Some((
+                    s.key.clone(),
+                    s.path.clone(),
+                    s.with.get("text").cloned().flatten(),
+                )),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            identity,
+            [
+                ("0".into(), Some("a.jpg".into()), Some("first".into())),
+                ("1".into(), Some("b.jpg".into()), Some("second".into())),
+                ("3".into(), Some("c.jpg".into()), Some("y".into())),
+            ]
         );
         Ok(())
     }
@@ -778,10 +806,65 @@ mod parquet_files {
             named.errors()
         );
         let named = scan_with(
-            &[path],
+            std::slice::from_ref(&path),
             ScanConfig::default().with_threads(2).with_column("jpg"),
         );
         assert_eq!(named.detections(), outcome.detections());
+
+        // The URL and caption ride along with each sample (a null caption stays null); a
+        // binary column has no struct path.
+        let carried = scan_with(
+            std::slice::from_ref(&path),
+            ScanConfig::default().with_threads(2).with_columns(vec![
+                "url".into(),
+                "caption".into(),
+                "key".into(),
+            ]),
+        );
+        type Carried = [Option<String>; 4];
+        let rows: Vec<Carried> = carried
+            .records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Sample(s) => Some([
+                    s.path.clone(),
+                    s.with.get("url").cloned().flatten(),
+                    s.with.get("caption").cloned().flatten(),
+                    s.with.get("key").cloned().flatten(),
+                ]),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                [
+                    None,
+                    Some("http://a/1.jpg".into()),
+                    Some("a cat".into()),
+                    Some("000000010".into())
+                ],
+                [
+                    None,
+                    Some("http://a/2.jpg".into()),
+                    None,
+                    Some("000000011".into())
+                ],
+            ]
+        );
+        // A column the file does not have is an error for the file, not a silent null.
+        let missing = scan_with(
+            &[path],
+            ScanConfig::default()
+                .with_threads(2)
+                .with_columns(vec!["uri".into()]),
+        );
+        assert_eq!(missing.summary.samples, 0);
+        assert!(
+            missing.errors()["-"].contains("\"uri\""),
+            "{:?}",
+            missing.errors()
+        );
         Ok(())
     }
 
