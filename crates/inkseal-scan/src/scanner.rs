@@ -154,6 +154,26 @@ impl Scanner {
         self.detectors.len()
     }
 
+    /// Decodes and searches encoded images held in memory, in parallel on this engine's
+    /// threads, with exactly the decoding and detection of a scan (the same limits, the same
+    /// detector settings): one result per image, in order. For shells that already hold the
+    /// bytes (a Python batch, an Arrow column).
+    pub fn detect_bytes<B: AsRef<[u8]> + Sync>(
+        &self,
+        images: &[B],
+    ) -> Vec<Result<inkseal_mark::Detection>> {
+        self.pool.install(|| {
+            images
+                .par_iter()
+                .map(|bytes| {
+                    catch_unwind(AssertUnwindSafe(|| self.search(bytes.as_ref()))).unwrap_or_else(
+                        |_| Err(Error::Decode("the decoder crashed on this image".into())),
+                    )
+                })
+                .collect()
+        })
+    }
+
     /// Scans `inputs` in order and passes one [`Record`] per sample or failure to `sink`, in
     /// a deterministic order (the order in which the samples were read), then returns the
     /// totals. A failure is a record; only a failure to start a thread ends the scan early.

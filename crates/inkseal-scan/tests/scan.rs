@@ -7,7 +7,9 @@ use std::sync::{Arc, OnceLock};
 
 use image::{ImageEncoder, RgbImage};
 use inkseal_mark::{EmbedConfig, Embedder, ImageMut, Key, PixelLayout, WorkId};
-use inkseal_scan::{Event, Input, Record, ScanConfig, Scanner, Summary};
+use inkseal_scan::{
+    Event, Input, Record, ScanConfig, Scanner, Summary, is_image_name, webdataset_key,
+};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -292,6 +294,60 @@ fn folder_is_walked_recursively_and_skips_non_images() -> TestResult {
                 "{}",
                 s.source
             );
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn bytes_in_memory_get_exactly_the_scans_results() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let members = shard_members();
+    for (name, bytes) in &members {
+        std::fs::write(dir.path().join(name), bytes)?;
+    }
+    let outcome = scan(&[dir.path().to_path_buf()]);
+    let scanner = Scanner::new(&Key::public(), ScanConfig::default().with_threads(2))?;
+    let images: Vec<&[u8]> = members
+        .iter()
+        .filter(|(name, _)| is_image_name(name))
+        .map(|(_, b)| b.as_slice())
+        .collect();
+    let keys: Vec<String> = members
+        .iter()
+        .filter(|(name, _)| is_image_name(name))
+        .map(|(name, _)| webdataset_key(name))
+        .collect();
+    let results = scanner.detect_bytes(&images);
+    assert_eq!(results.len(), images.len());
+    for (key, result) in keys.iter().zip(&results) {
+        let record = outcome
+            .records
+            .iter()
+            .find(|r| match r {
+                Record::Sample(s) => &s.key == key,
+                Record::Error(e) => e.key.as_ref() == Some(key),
+                _ => false,
+            })
+            .ok_or("a record for each image")?;
+        match (record, result) {
+            (Record::Sample(s), Ok(d)) => {
+                assert_eq!(s.detected, d.detected, "{key}");
+                assert_eq!(
+                    s.work_id,
+                    d.work_id.filter(|_| d.detected).map(|w| w.to_string())
+                );
+                assert_eq!(s.p_value.to_bits(), d.p_value.to_bits(), "{key}");
+            }
+            (Record::Error(e), Err(err)) => {
+                let one_line = err
+                    .to_string()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                assert_eq!(e.error, one_line, "{key}");
+            }
+            (r, d) => return Err(format!("{key}: scan {r:?} but bytes {d:?}").into()),
         }
     }
     Ok(())
