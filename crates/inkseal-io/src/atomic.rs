@@ -1,7 +1,7 @@
 //! The one atomic-write helper: temporary file in the destination's directory, fsync of the
 //! file, rename into place, fsync of the directory.
 //!
-//! [`write`] and [`write_with`] do it in one call; [`AtomicFile`] splits it in two for
+//! [`write()`] and [`write_with`] do it in one call; [`AtomicFile`] splits it in two for
 //! protocols that must record the temporary file before it is renamed (`mark` stages the
 //! finished file in the registry between [`AtomicFile::sync`] and [`AtomicFile::commit`]).
 //! Until it is committed, dropping an [`AtomicFile`] removes its temporary file: on any error
