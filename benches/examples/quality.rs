@@ -23,11 +23,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect::<Result<Vec<_>, _>>()?;
     let images = testdata_images(&env_list("INKSEAL_BENCH_IMAGES"));
     let key = Key::public();
-    let mut emb = Embedder::new(&key, EmbedConfig::default().with_strength(strength))?;
+    let target = match std::env::var("INKSEAL_TARGET").ok() {
+        Some(t) if t == "none" => None,
+        Some(t) => Some(t.parse()?),
+        None => EmbedConfig::default().target_quality,
+    };
+    let mut emb = Embedder::new(
+        &key,
+        EmbedConfig::default()
+            .with_strength(strength)
+            .with_target_quality(target),
+    )?;
     let mut det = Detector::new(&key, DetectConfig::default())?;
     let out = inkseal_benches::workspace_root().join("target/quality-out");
     std::fs::create_dir_all(&out)?;
-    print!("| image | SSIMULACRA2 | PSNR | SSIM | q90 SSIMULACRA2 |");
+    print!("| image | SSIMULACRA2 | PSNR | SSIM | q90 SSIMULACRA2 | gain |");
     for a in &attacks {
         print!(" {} |", a.name);
     }
@@ -39,7 +49,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let id = WorkId(0x9e37_79b9_7f4a_7c15u64.wrapping_mul(i as u64 + 1));
         let mut marked = original.clone();
         let (w, h) = marked.dimensions();
-        emb.embed(ImageMut::new(&mut marked, w, h, PixelLayout::Rgb8)?, id)?;
+        let report = emb.embed(ImageMut::new(&mut marked, w, h, PixelLayout::Rgb8)?, id)?;
         let stem = name.rsplit_once('.').map_or(name.as_str(), |(s, _)| s);
         marked.save(out.join(format!("{stem}_marked.png")))?;
         let diff = image::RgbImage::from_fn(w, h, |x, y| {
@@ -60,8 +70,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             *s += v;
         }
         print!(
-            "| {name} | {:.1} | {:.2} | {:.4} | {:.1} |",
-            q[0], q[1], q[2], q[3]
+            "| {name} | {:.1} | {:.2} | {:.4} | {:.1} | {:.2} |",
+            q[0], q[1], q[2], q[3], report.quality_gain
         );
         for (k, a) in attacks.iter().enumerate() {
             if !a.applies_to(original) {
@@ -83,6 +93,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         sums[2] / n,
         sums[3] / n
     );
+    print!(" |");
     for f in found {
         print!(" {f}/{} |", images.len());
     }

@@ -73,25 +73,11 @@ pub fn ssim(a: &RgbImage, b: &RgbImage) -> f64 {
 }
 
 /// SSIMULACRA2 of `distorted` against `reference` (both sRGB), by the rust-av `ssimulacra2`
-/// crate: 100 for identical images, 90 visually lossless, 70 high quality, 50 medium; NaN when
-/// the sizes differ or an image is under 8x8 pixels.
+/// crate through [`inkseal_mark::ssimulacra2`]: 100 for identical images, 90 visually
+/// lossless, 70 high quality, 50 medium; NaN when the sizes differ or an image is under 8x8.
 pub fn ssimulacra2(reference: &RgbImage, distorted: &RgbImage) -> f64 {
-    use ssimulacra2::{ColorPrimaries, Rgb, TransferCharacteristic};
-    let frame = |img: &RgbImage| {
-        let data = img
-            .pixels()
-            .map(|p| p.0.map(|c| c as f32 / 255.0))
-            .collect();
-        Rgb::new(
-            data,
-            img.width() as usize,
-            img.height() as usize,
-            TransferCharacteristic::SRGB,
-            ColorPrimaries::BT709,
-        )
-    };
-    match (frame(reference), frame(distorted)) {
-        (Ok(a), Ok(b)) => ssimulacra2::compute_frame_ssimulacra2(a, b).unwrap_or(f64::NAN),
+    match (crate::rgb_view(reference), crate::rgb_view(distorted)) {
+        (Ok(a), Ok(b)) => inkseal_mark::ssimulacra2(a, b).unwrap_or(f64::NAN),
         _ => f64::NAN,
     }
 }
