@@ -8,8 +8,8 @@
 use std::path::PathBuf;
 
 use image::RgbImage;
-use inkseal_benches::attacks::{ALL, Attack, EXTRA};
 use inkseal_benches::attacks::jpeg;
+use inkseal_benches::attacks::{ALL, Attack, EXTRA};
 use inkseal_benches::quality::{psnr, ssim, ssimulacra2};
 use inkseal_benches::{env_list, testdata_images};
 use inkseal_mark::{
@@ -188,7 +188,8 @@ fn main() {
     }
     let n = results.len().max(1) as f64;
     let mean = |f: &dyn Fn(&ImageResult) -> f64| results.iter().map(f).sum::<f64>() / n;
-    let worst = |f: &dyn Fn(&ImageResult) -> f64| results.iter().map(f).fold(f64::INFINITY, f64::min);
+    let worst =
+        |f: &dyn Fn(&ImageResult) -> f64| results.iter().map(f).fold(f64::INFINITY, f64::min);
     println!(
         "| **mean** | | **{:.1}** | **{:.2}** | **{:.4}** | {:.1} | {:.2} | {:.4} |",
         mean(&|r| r.ssimulacra2),

@@ -24,6 +24,11 @@ struct EmbedRecord {
     key_id: String,
     /// `null` when nothing changed (infinite PSNR).
     psnr_db: f64,
+    /// SSIMULACRA2 of the written file against the input's pixels (90 visually lossless;
+    /// re-saving as JPEG q90 scores about 85); `null` when it could not be computed.
+    ssimulacra2: Option<f64>,
+    /// The mark's amplitude against the perceptual model's default (strength included).
+    gain: f64,
     /// The image is mostly pure white or black: the mark will not survive recompression.
     fragile: bool,
 }
@@ -61,6 +66,7 @@ pub fn run(opts: &EmbedOpts) -> Result<Outcome> {
     }
 
     let (w, h, layout) = (picture.width, picture.height, picture.layout);
+    let original = picture.pixels.clone();
     let image = ImageMut::new(&mut picture.pixels, w, h, layout)?;
     let report = match embedder.embed(image, id) {
         Ok(r) => r,
@@ -80,6 +86,7 @@ pub fn run(opts: &EmbedOpts) -> Result<Outcome> {
     })
     .with_context(|| format!("output {}", output.display()))?;
     report_notes(&notes, output);
+    let quality = picture.file_quality(&original, output, report.ssimulacra2);
     if report.is_fragile() {
         output::warning(format!(
             "{}: {:.0}% of this image is pure white or black, where a mark can only be one level \
@@ -90,6 +97,15 @@ pub fn run(opts: &EmbedOpts) -> Result<Outcome> {
         ));
     }
 
+    if !opts.json {
+        if let Some(q) = quality {
+            output::note(format!(
+                "{}: SSIMULACRA2 {q:.1} against the original (90 is visually lossless; the \
+                 same image re-saved as JPEG q90 scores about 85)",
+                output.display()
+            ));
+        }
+    }
     let mut out = std::io::stdout().lock();
     if opts.json {
         let record = EmbedRecord {
@@ -99,6 +115,8 @@ pub fn run(opts: &EmbedOpts) -> Result<Outcome> {
             work_id: id.to_string(),
             key_id: key.id(),
             psnr_db: report.psnr_db,
+            ssimulacra2: quality,
+            gain: report.quality_gain,
             fragile: report.is_fragile(),
         };
         output::json_line(&mut out, &record)?;

@@ -37,6 +37,11 @@ struct MarkRecord {
     registry: String,
     sha256: String,
     psnr_db: f64,
+    /// SSIMULACRA2 of the written file against the input's pixels (90 visually lossless;
+    /// re-saving as JPEG q90 scores about 85); `null` when it could not be computed.
+    ssimulacra2: Option<f64>,
+    /// The mark's amplitude against the perceptual model's default (strength included).
+    gain: f64,
     fragile: bool,
 }
 
@@ -85,6 +90,7 @@ pub fn run(opts: &MarkOpts) -> Result<Outcome> {
         .context("cannot allocate a work ID")?;
     fault_point("reserved");
     let temp = temp_path(output, id);
+    let original = picture.pixels.clone();
     let result = write_work(
         &mut registry,
         &mut embedder,
@@ -109,6 +115,7 @@ pub fn run(opts: &MarkOpts) -> Result<Outcome> {
         }
     };
 
+    let quality = picture.file_quality(&original, output, report.ssimulacra2);
     if report.is_fragile() {
         output::warning(format!(
             "{}: {:.0}% of this image is pure white or black; the mark will likely not survive \
@@ -116,6 +123,15 @@ pub fn run(opts: &MarkOpts) -> Result<Outcome> {
             output.display(),
             report.extreme_share * 100.0
         ));
+    }
+    if !opts.json {
+        if let Some(q) = quality {
+            output::note(format!(
+                "{}: SSIMULACRA2 {q:.1} against the original (90 is visually lossless; the \
+                 same image re-saved as JPEG q90 scores about 85)",
+                output.display()
+            ));
+        }
     }
     let mut out = std::io::stdout().lock();
     let work_id = WorkId(id).to_string();
@@ -134,6 +150,8 @@ pub fn run(opts: &MarkOpts) -> Result<Outcome> {
             registry: output::json_path(registry.path()),
             sha256: hex::encode(sha256),
             psnr_db: report.psnr_db,
+            ssimulacra2: quality,
+            gain: report.quality_gain,
             fragile: report.is_fragile(),
         };
         output::json_line(&mut out, &record)?;

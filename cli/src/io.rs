@@ -44,6 +44,23 @@ pub struct Picture {
 }
 
 impl Picture {
+    /// SSIMULACRA2 of the file written at `path` from this (marked) picture against the
+    /// `original` pixels it was marked from (same size and layout). A lossless output holds
+    /// exactly the marked pixels, whose score the embedder already gave (`marked`); a JPEG
+    /// is decoded again and scored, since its encoding costs quality of its own.
+    pub fn file_quality(&self, original: &[u8], path: &Path, marked: Option<f64>) -> Option<f64> {
+        if self.format != ImageFormat::Jpeg {
+            return marked;
+        }
+        let written = open(path).ok()?.decode(false).ok()?;
+        if (written.width, written.height, written.layout) != (self.width, self.height, self.layout)
+        {
+            return None;
+        }
+        let view = |px| inkseal_mark::ImageRef::new(px, self.width, self.height, self.layout);
+        inkseal_mark::ssimulacra2(view(original).ok()?, view(&written.pixels).ok()?).ok()
+    }
+
     /// Whether the file stored gray plus alpha (held here as RGBA with equal colour channels).
     pub fn is_gray_alpha(&self) -> bool {
         !self.source_color.has_color() && self.source_color.has_alpha()

@@ -63,7 +63,10 @@ fn every_test_image_round_trips_its_id_at_the_perceptual_target() -> TestResult 
             ImageRef::new(marked.as_raw(), w, h, PixelLayout::Rgb8)?,
         )?;
         assert!((score - own).abs() < 1e-9, "{name}: {score} vs {own}");
-        assert!((85.0..=90.0).contains(&score), "{name}: SSIMULACRA2 {score}");
+        assert!(
+            (85.0..=90.0).contains(&score),
+            "{name}: SSIMULACRA2 {score}"
+        );
         let found = detect(&mut det, &marked)?;
         assert!(found.detected, "{name}: not detected ({found:?})");
         assert_eq!(found.work_id, Some(id), "{name}");
