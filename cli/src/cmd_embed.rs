@@ -98,13 +98,7 @@ pub fn run(opts: &EmbedOpts) -> Result<Outcome> {
     }
 
     if !opts.json {
-        if let Some(q) = quality {
-            output::note(format!(
-                "{}: SSIMULACRA2 {q:.1} against the original (90 is visually lossless; the \
-                 same image re-saved as JPEG q90 scores about 85)",
-                output.display()
-            ));
-        }
+        output::quality_note(output, quality);
     }
     let mut out = std::io::stdout().lock();
     if opts.json {

@@ -1,4 +1,4 @@
-//! Writes the golden vectors of the mark's format (run once per deliberate format version):
+//! Writes a golden vector of the mark's format (run when the embedder changes, to add one):
 //! a small marked image and, on stdout, its detection, for `tests/golden.rs`.
 //!
 //! `cargo run --release -p inkseal-mark --example make_golden -- OUT.png`
