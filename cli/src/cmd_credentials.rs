@@ -2,19 +2,15 @@
 
 use std::io::Write;
 
-use anyhow::{Context, Result};
-use inkseal_c2pa::Credentials;
+use anyhow::Result;
 
 use crate::opts::CredentialsNewOpts;
-use crate::{Outcome, output, store};
+use crate::{Outcome, output};
 
 /// Runs `inkseal credentials new`.
 pub fn run_new(opts: &CredentialsNewOpts) -> Result<Outcome> {
-    let dir = store::credentials_dir(opts.dir.as_deref())?;
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let paths = Credentials::generate(&opts.name)?
-        .write_to_dir(&dir, opts.force)
-        .with_context(|| format!("credentials in {}", dir.display()))?;
+    let store = inkseal_core::Store::new().with_credentials(opts.dir.clone());
+    let (dir, paths) = store.new_credentials(&opts.name, opts.force)?;
     output::note(
         "this local CA is trusted by nobody else: others will see your Content Credentials as \
          Valid, not Trusted, until a recognised CA issues your certificate",

@@ -7,8 +7,9 @@ use anyhow::Result;
 use inkseal_mark::{DetectConfig, Detection, Detector, Geometry, ImageRef, TileMap};
 use serde::Serialize;
 
+use inkseal_core::image::{self, DecodeOptions};
+
 use crate::Outcome;
-use crate::io;
 use crate::opts::DetectOpts;
 use crate::{cmd_key, output};
 
@@ -107,7 +108,7 @@ pub fn run(opts: &DetectOpts) -> Result<Outcome> {
 }
 
 fn detect_one(detector: &mut Detector, path: &Path) -> Result<Detection> {
-    let picture = io::read_pixels(path)?;
+    let picture = image::decode_path(path, &DecodeOptions::for_detection())?;
     let image = ImageRef::new(
         &picture.pixels,
         picture.width,

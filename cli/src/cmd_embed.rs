@@ -8,9 +8,10 @@ use rand::TryRngCore;
 use rand::rngs::OsRng;
 use serde::Serialize;
 
+use inkseal_core::atomic::{self, Options, Replace};
+use inkseal_core::image::{self, Limits, WriteNotes};
+
 use crate::Outcome;
-use crate::fsutil::{self, Replace};
-use crate::io;
 use crate::opts::EmbedOpts;
 use crate::{cmd_key, output};
 
@@ -38,7 +39,7 @@ pub fn run(opts: &EmbedOpts) -> Result<Outcome> {
     let (input, output) = (&opts.input, &opts.output);
     let shown = input.display();
     // Cheap checks first, so mistakes are reported before any decoding.
-    if fsutil::is_same_file(input, output) {
+    if atomic::is_same_file(input, output) {
         bail!(
             "refusing to overwrite the input {shown}: the marked copy must go to another file (-o)"
         );
@@ -54,14 +55,11 @@ pub fn run(opts: &EmbedOpts) -> Result<Outcome> {
         ),
     };
 
-    let opened = io::open(input).with_context(|| shown.to_string())?;
-    io::check_extension(output, opened.format)
-        .with_context(|| format!("output {}", output.display()))?;
-    let mut picture = opened.decode(true).with_context(|| shown.to_string())?;
+    let mut picture = inkseal_core::mark::load_for_marking(input, output, Limits::default())?;
     if picture.is_high_depth() {
         output::note(format!(
             "{shown} has {}-bit samples; the marked output is 8-bit",
-            8 * picture.source_color.bytes_per_pixel() / picture.source_color.channel_count()
+            picture.source_bits()
         ));
     }
 
@@ -77,16 +75,13 @@ pub fn run(opts: &EmbedOpts) -> Result<Outcome> {
     };
 
     // A replaced file keeps its permissions; a new one gets the usual 0666 less the umask.
-    let existing = fsutil::existing_mode(output);
-    let mode = existing.unwrap_or(0o666);
-    let mut notes = io::WriteNotes::default();
-    fsutil::write_atomic(output, mode, existing.is_some(), Replace::Yes, |f| {
-        notes = io::write(&picture, f)?;
-        Ok(())
-    })
-    .with_context(|| format!("output {}", output.display()))?;
+    let options = Options::keeping_mode_of(output, Replace::Yes);
+    let notes = atomic::write_with(output, &options, |f, _| image::encode(&picture, f))
+        .with_context(|| format!("output {}", output.display()))?;
     report_notes(&notes, output);
-    let quality = picture.file_quality(&original, output, report.ssimulacra2);
+    let quality = std::fs::read(output)
+        .ok()
+        .and_then(|written| picture.encoded_quality(&original, &written, report.ssimulacra2));
     if report.is_fragile() {
         output::warning(format!(
             "{}: {:.0}% of this image is pure white or black, where a mark can only be one level \
@@ -121,7 +116,7 @@ pub fn run(opts: &EmbedOpts) -> Result<Outcome> {
     Ok(Outcome::Ok)
 }
 
-fn report_notes(notes: &io::WriteNotes, path: &std::path::Path) {
+fn report_notes(notes: &WriteNotes, path: &std::path::Path) {
     let shown = path.display();
     if notes.dropped_alpha {
         output::note(format!(

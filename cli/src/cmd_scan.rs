@@ -1,6 +1,5 @@
 //! `inkseal scan`: find marked works in datasets and report every sample.
 
-use std::collections::HashMap;
 use std::io::{BufWriter, IsTerminal, Write};
 use std::ops::ControlFlow;
 use std::path::Path;
@@ -8,13 +7,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use inkseal_registry::Registry;
+use inkseal_core::atomic::{self, Options, Replace};
+use inkseal_core::scan::{Identity, Settings, State, WorkLookup};
 use inkseal_scan::{Event, Input, Record, ScanConfig, Scanner, Summary};
 use serde::Serialize;
 
-use crate::fsutil::{self, Replace};
 use crate::opts::ScanOpts;
-use crate::scan_state::{Identity, Settings, State};
 use crate::{Outcome, cmd_key, output, store};
 
 /// How the report is written.
@@ -44,15 +42,20 @@ pub fn run(opts: &ScanOpts) -> Result<Outcome> {
     if let Some(out) = &opts.out {
         check_report_path(out, opts)?;
     }
-    let works = WorkLookup::open(opts)?;
+    let works = open_works(opts)?;
     let mut config = ScanConfig::default().with_threads(opts.threads);
     if let Some(column) = &opts.column {
         config = config.with_column(column.clone());
     }
+    if opts.with.iter().any(|c| c.trim().is_empty()) {
+        bail!("--with names columns: no empty names");
+    }
+    config = config.with_columns(opts.with.clone());
     let settings = Settings {
         key_id: key.id(),
         column: opts.column.clone(),
         max_member_bytes: config.max_member_bytes,
+        with: opts.with.clone(),
     };
     let scanner = Scanner::new(&key, config)?;
     let state = match &opts.resume {
@@ -60,8 +63,15 @@ pub fn run(opts: &ScanOpts) -> Result<Outcome> {
         None => None,
     };
     if let Some(state) = &state {
+        if state.dropped_bytes() > 0 {
+            output::note(format!(
+                "{}: dropping the records of an input that was not finished ({} bytes); it is scanned again",
+                state.path().display(),
+                state.dropped_bytes()
+            ));
+        }
         for stale in state.stale_reports() {
-            if fsutil::is_temporary_name(stale) && stale.is_file() {
+            if atomic::is_temporary_name(stale) && stale.is_file() {
                 let _ = std::fs::remove_file(stale);
             }
         }
@@ -71,11 +81,13 @@ pub fn run(opts: &ScanOpts) -> Result<Outcome> {
         && std::io::stderr().is_terminal()
         && (opts.out.is_some() || std::io::stdout().is_terminal());
     let mut scan = Scan::new(inputs, state, works, format, show_progress);
+    scan.with = opts.with.clone();
 
     let summary = match &opts.out {
         Some(out) => {
             let mut summary = None;
-            fsutil::write_atomic_named(out, 0o644, false, Replace::Yes, |file, tmp| {
+            let options = Options::new(Replace::Yes).with_mode(0o644, false);
+            atomic::write_with(out, &options, |file, tmp| -> Result<()> {
                 let writer = BufWriter::new(&*file);
                 summary = Some(scan.run(&scanner, Box::new(writer), Some(tmp))?);
                 Ok(())
@@ -94,7 +106,7 @@ pub fn run(opts: &ScanOpts) -> Result<Outcome> {
 /// The report must not replace something the scan reads or writes.
 fn check_report_path(out: &Path, opts: &ScanOpts) -> Result<()> {
     for input in &opts.inputs {
-        if fsutil::is_same_file(input, out) {
+        if atomic::is_same_file(input, out) {
             bail!(
                 "refusing to overwrite the input {} with the report",
                 input.display()
@@ -102,7 +114,7 @@ fn check_report_path(out: &Path, opts: &ScanOpts) -> Result<()> {
         }
     }
     if let Some(state) = &opts.resume
-        && fsutil::is_same_file(state, out)
+        && atomic::is_same_file(state, out)
     {
         bail!("the report and the state file must be different files");
     }
@@ -112,39 +124,45 @@ fn check_report_path(out: &Path, opts: &ScanOpts) -> Result<()> {
     Ok(())
 }
 
-/// Titles and artists of detected works, from the registry, looked up once per work.
-struct WorkLookup {
-    registry: Option<Registry>,
-    cache: HashMap<String, Option<(String, String)>>,
+/// Titles and artists of detected works, from the registry (which must exist if named).
+fn open_works(opts: &ScanOpts) -> Result<WorkLookup> {
+    if let Some(path) = &opts.store.registry
+        && !path.exists()
+    {
+        bail!("no registry at {}", path.display());
+    }
+    let store = store::store(&opts.store, None);
+    Ok(WorkLookup::new(store::open_existing_registry(&store)?))
 }
 
-impl WorkLookup {
-    fn open(opts: &ScanOpts) -> Result<WorkLookup> {
-        if let Some(path) = &opts.store.registry
-            && !path.exists()
-        {
-            bail!("no registry at {}", path.display());
-        }
-        Ok(WorkLookup {
-            registry: store::open_existing_registry(&opts.store)?,
-            cache: HashMap::new(),
-        })
-    }
+/// The columns of a CSV report, in order (then `path` and `with.NAME` when `--with` names
+/// columns).
+const CSV_COLUMNS: [&str; 10] = [
+    "type", "source", "member", "key", "detected", "work_id", "p_value", "title", "artist", "error",
+];
 
-    /// `(title, artist)` of a work ID in 16 hex digits, if the registry knows it.
-    fn get(&mut self, work_id: &str) -> Result<Option<&(String, String)>> {
-        if !self.cache.contains_key(work_id) {
-            let found = match (&self.registry, u64::from_str_radix(work_id, 16)) {
-                (Some(registry), Ok(id)) => registry
-                    .get(id)
-                    .with_context(|| format!("registry {}", registry.path().display()))?
-                    .map(|w| (w.title, w.artist)),
-                _ => None,
-            };
-            self.cache.insert(work_id.to_string(), found);
-        }
-        Ok(self.cache.get(work_id).and_then(Option::as_ref))
-    }
+/// One CSV row with the carried columns.
+fn csv_row(line: &SampleLine, with: &[String]) -> Vec<String> {
+    let text = |v: Option<&str>| v.unwrap_or("").to_string();
+    let mut row = vec![
+        line.kind.to_string(),
+        line.source.to_string(),
+        text(line.member),
+        line.key.to_string(),
+        line.detected.to_string(),
+        text(line.work_id),
+        line.p_value.map(|p| p.to_string()).unwrap_or_default(),
+        text(line.title),
+        text(line.artist),
+        text(line.error),
+        text(line.path),
+    ];
+    row.extend(with.iter().map(|c| {
+        line.with
+            .and_then(|w| w.get(c).cloned().flatten())
+            .unwrap_or_default()
+    }));
+    row
 }
 
 /// One sample in a JSON or CSV report.
@@ -161,6 +179,12 @@ struct SampleLine<'a> {
     title: Option<&'a str>,
     artist: Option<&'a str>,
     error: Option<&'a str>,
+    /// The Hugging Face image's own path (JSON only; a CSV column with `--with`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<&'a str>,
+    /// Carried columns (JSON only; CSV columns with `--with`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    with: Option<&'a std::collections::BTreeMap<String, Option<String>>>,
 }
 
 /// The JSON summary line.
@@ -199,6 +223,8 @@ struct Scan {
     state: Option<State>,
     works: WorkLookup,
     format: Format,
+    /// The carried columns (CSV rows get one column each).
+    with: Vec<String>,
     summary: Summary,
     /// The next input whose records have not been reported.
     next: usize,
@@ -234,6 +260,7 @@ impl Scan {
             state,
             works,
             format,
+            with: Vec::new(),
             summary: Summary::default(),
             next: 0,
             replayed_seconds: 0.0,
@@ -260,7 +287,21 @@ impl Scan {
             }
         }
         let mut sink = match self.format {
-            Format::Csv => Sink::Csv(Box::new(csv::Writer::from_writer(out))),
+            Format::Csv if self.with.is_empty() => {
+                Sink::Csv(Box::new(csv::Writer::from_writer(out)))
+            }
+            Format::Csv => {
+                // Carried columns vary with the command line, so the header is written here
+                // and each row field by field.
+                let mut w = csv::WriterBuilder::new()
+                    .has_headers(false)
+                    .from_writer(out);
+                let mut header: Vec<String> = CSV_COLUMNS.iter().map(|c| c.to_string()).collect();
+                header.push("path".into());
+                header.extend(self.with.iter().map(|c| format!("with.{c}")));
+                w.write_record(&header)?;
+                Sink::Csv(Box::new(w))
+            }
             _ => Sink::Plain(out),
         };
         let (todo, todo_index): (Vec<Input>, Vec<usize>) = self
@@ -366,6 +407,7 @@ impl Scan {
     /// Counts one record and writes it to the report.
     fn emit(&mut self, record: &Record, sink: &mut Sink<'_>) -> Result<()> {
         self.summary.add(record);
+        let plain_csv = self.format == Format::Csv && self.with.is_empty();
         let line = match record {
             Record::Sample(s) => {
                 let known = match &s.work_id {
@@ -383,6 +425,9 @@ impl Scan {
                     title: known.map(|k| k.0.as_str()),
                     artist: known.map(|k| k.1.as_str()),
                     error: None,
+                    // A plain CSV report keeps its fixed columns.
+                    path: s.path.as_deref().filter(|_| !plain_csv),
+                    with: Some(&s.with).filter(|w| !w.is_empty()),
                 }
             }
             Record::Error(e) => SampleLine {
@@ -396,12 +441,15 @@ impl Scan {
                 title: None,
                 artist: None,
                 error: Some(&e.error),
+                path: None,
+                with: None,
             },
             _ => return Ok(()),
         };
         let progress = self.progress.as_ref().map(|p| &p.bar);
         match sink {
-            Sink::Csv(w) => w.serialize(&line)?,
+            Sink::Csv(w) if self.with.is_empty() => w.serialize(&line)?,
+            Sink::Csv(w) => w.write_record(csv_row(&line, &self.with))?,
             Sink::Plain(w) => match self.format {
                 Format::Json => {
                     if line.kind == "error" {
@@ -598,6 +646,8 @@ mod tests {
             title: work_id.map(|_| "Harbour"),
             artist: work_id.map(|_| "A. Painter"),
             error,
+            path: None,
+            with: None,
         }
     }
 

@@ -1,44 +1,18 @@
-//! `inkseal verify`: Content Credentials, watermark and registry, side by side.
-//!
-//! For each file: read its C2PA manifest (embedded or sidecar) and validate it against the
-//! trust anchors; look for the watermark; say whether the manifest's soft binding names the
-//! work the watermark carries. When the file has no manifest (a platform stripped it) but
-//! carries a mark, the work is looked up in the registry and its stored manifest is shown as
-//! *recovered*, with the perceptual-hash distance between this file and the registered one.
+//! `inkseal verify`: Content Credentials, watermark and registry, side by side (the workflow
+//! is [`inkseal_core::Verifier`]; this module calls it and prints).
 
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::{Context, Result};
-use inkseal_c2pa::{CredentialReport, ValidationState, WatermarkAgreement};
-use inkseal_mark::{
-    DetectConfig, Detection, Detector, ImageRef, WorkId, hash_distance, perceptual_hash,
-};
-use inkseal_registry::Registry;
+use anyhow::Result;
+use inkseal_c2pa::CredentialReport;
+use inkseal_core::{Verdict, Verification, Verifier};
+use inkseal_mark::WorkId;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::cmd_detect::GeometryRecord;
 use crate::opts::VerifyOpts;
-use crate::{Outcome, cmd_key, io, output, store};
-
-/// Perceptual-hash distance up to which a file counts as the registered picture.
-const SAME_PICTURE_BITS: u32 = 10;
-
-/// The overall finding for one file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-enum Verdict {
-    /// Valid or trusted credentials whose soft binding agrees with the watermark (or no
-    /// watermark was found to disagree).
-    Verified,
-    /// No credentials in the file, but the watermark led to the registered work.
-    Recovered,
-    /// Credentials that fail validation, or that name another work than the watermark.
-    Invalid,
-    /// Neither credentials nor a registered mark.
-    Unverified,
-}
+use crate::{Outcome, cmd_key, output, store};
 
 #[derive(Serialize)]
 struct WatermarkRecord {
@@ -90,21 +64,21 @@ enum Record {
 /// Runs `inkseal verify`.
 pub fn run(opts: &VerifyOpts) -> Result<Outcome> {
     let key = cmd_key::load(opts.key.as_deref())?;
-    let mut detector = Detector::new(&key, DetectConfig::default())?;
-    let anchors = store::trust_anchors(opts.trust.as_deref(), opts.credentials.as_deref())?;
-    let registry = store::open_existing_registry(&opts.store)?;
+    let store = store::store(&opts.store, opts.credentials.as_deref());
+    let anchors = store.trust_anchors(opts.trust.as_deref())?;
+    let mut verifier = Verifier::new(&key, anchors)?;
+    let registry = store::open_existing_registry(&store)?;
     let mut out = std::io::stdout().lock();
     let (mut worst_missing, mut any_error) = (false, false);
     for path in &opts.inputs {
-        match verify_one(path, &mut detector, anchors.as_deref(), registry.as_ref()) {
-            Ok(record) => {
-                let Record::Verification { verdict, .. } = &record;
-                worst_missing |= matches!(verdict, Verdict::Invalid | Verdict::Unverified);
-                print(&mut out, opts.json, path, &record)?;
+        match verifier.verify_file(path, registry.as_ref()) {
+            Ok(found) => {
+                worst_missing |= matches!(found.verdict, Verdict::Invalid | Verdict::Unverified);
+                print(&mut out, opts.json, path, &record(path, found))?;
             }
             Err(err) => {
                 any_error = true;
-                output::file_error(&mut out, opts.json, path, &err)?;
+                output::file_error(&mut out, opts.json, path, &anyhow::Error::from(err))?;
             }
         }
     }
@@ -112,93 +86,33 @@ pub fn run(opts: &VerifyOpts) -> Result<Outcome> {
     Ok(Outcome::of(any_error, worst_missing))
 }
 
-fn verify_one(
-    path: &Path,
-    detector: &mut Detector,
-    anchors: Option<&str>,
-    registry: Option<&Registry>,
-) -> Result<Record> {
-    let picture = io::read_pixels(path).with_context(|| path.display().to_string())?;
-    let image = ImageRef::new(
-        &picture.pixels,
-        picture.width,
-        picture.height,
-        picture.layout,
-    )?;
-    let found: Detection = detector.detect(image)?;
-    let (credentials, credentials_error) = match inkseal_c2pa::read_file(path, anchors) {
-        Ok(report) => (report, None),
-        Err(e) => (None, Some(format!("{e}"))),
-    };
-    let alg = inkseal_mark::ALGORITHM;
-    let bound = credentials.as_ref().and_then(|c| c.work_id(alg));
-    let binding = match (&credentials, found.work_id) {
-        (None, _) => "no_manifest",
-        (Some(_), None) => "no_watermark",
-        (Some(c), Some(id)) => match c.check_watermark(alg, id.0) {
-            WatermarkAgreement::Agree => "agree",
-            WatermarkAgreement::Mismatch { .. } => "mismatch",
-            WatermarkAgreement::NoSoftBinding => "no_soft_binding",
-            _ => "malformed",
-        },
-    };
-
-    let mut recovered = None;
-    let work = match (&credentials, found.work_id, registry) {
-        (None, Some(id), Some(registry)) => registry.get(id.0)?,
-        _ => None,
-    };
-    if let Some(work) = work {
-        let phash = perceptual_hash(image);
-        let distance = hash_distance(phash, work.phash);
-        let bytes = std::fs::read(path).with_context(|| path.display().to_string())?;
-        let sha: [u8; 32] = Sha256::digest(&bytes).into();
-        let (manifest, manifest_error) =
-            match CredentialReport::from_manifest_store_bytes(&work.manifest, anchors) {
-                Ok(m) => (Some(m), None),
-                Err(e) => (None, Some(format!("{e}"))),
-            };
-        recovered = Some(Box::new(RecoveredRecord {
-            work_id: WorkId(work.id).to_string(),
-            title: work.title,
-            artist: work.artist,
-            license: work.license,
-            training_allowed: work.training_allowed,
-            created: work.created,
-            sha256: hex::encode(work.sha256),
-            identical: sha == work.sha256,
-            phash_distance: distance,
-            same_picture: distance <= SAME_PICTURE_BITS,
-            manifest,
-            manifest_error,
-        }));
-    }
-
-    let verdict = match (&credentials, binding, &recovered, &credentials_error) {
-        (_, _, _, Some(_)) => Verdict::Invalid,
-        (Some(c), b, _, _) => {
-            if c.state == ValidationState::Invalid || matches!(b, "mismatch" | "malformed") {
-                Verdict::Invalid
-            } else {
-                Verdict::Verified
-            }
-        }
-        (None, _, Some(r), _)
-            if r.manifest
-                .as_ref()
-                .is_some_and(|m| m.state != ValidationState::Invalid) =>
-        {
-            Verdict::Recovered
-        }
-        _ => Verdict::Unverified,
-    };
-    Ok(Record::Verification {
+/// The report record of one verification.
+fn record(path: &Path, v: Verification) -> Record {
+    let recovered = v.recovered.map(|r| {
+        let same_picture = r.same_picture();
+        Box::new(RecoveredRecord {
+            work_id: WorkId(r.work.id).to_string(),
+            title: r.work.title,
+            artist: r.work.artist,
+            license: r.work.license,
+            training_allowed: r.work.training_allowed,
+            created: r.work.created,
+            sha256: hex::encode(r.work.sha256),
+            identical: r.identical,
+            phash_distance: r.phash_distance,
+            same_picture,
+            manifest: r.manifest,
+            manifest_error: r.manifest_error,
+        })
+    });
+    let found = v.detection;
+    Record::Verification {
         path: output::json_path(path),
-        verdict,
-        bound_work_id: bound.map(|id| WorkId(id).to_string()),
-        credentials: credentials.map(Box::new),
-        credentials_error,
-        binding,
+        verdict: v.verdict,
+        bound_work_id: v.bound_work_id.map(|id| id.to_string()),
+        credentials: v.credentials.map(Box::new),
+        credentials_error: v.credentials_error,
+        binding: v.binding.as_str(),
         watermark: WatermarkRecord {
             detected: found.detected,
             work_id: found.work_id.map(|id| id.to_string()),
@@ -206,7 +120,7 @@ fn verify_one(
             geometry: found.geometry.as_ref().map(GeometryRecord::from),
         },
         recovered,
-    })
+    }
 }
 
 fn print(out: &mut impl Write, json: bool, path: &Path, record: &Record) -> Result<()> {

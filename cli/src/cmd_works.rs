@@ -8,9 +8,9 @@ use inkseal_mark::WorkId;
 use inkseal_registry::Work;
 use serde::Serialize;
 
-use crate::fsutil::{self, Replace};
 use crate::opts::{WorksCommand, WorksExportOpts, WorksImportOpts, WorksListOpts, WorksShowOpts};
 use crate::{Outcome, output, store};
+use inkseal_core::atomic::{self, Options, Replace};
 
 /// A work as listed: everything but the manifest bytes.
 #[derive(Serialize)]
@@ -69,10 +69,10 @@ pub fn run(command: &WorksCommand) -> Result<Outcome> {
 }
 
 fn list(opts: &WorksListOpts) -> Result<Outcome> {
-    let Some(registry) = store::open_existing_registry(&opts.store)? else {
+    let Some(registry) = store::open_existing_registry(&store::store(&opts.store, None))? else {
         output::note(format!(
             "no registry at {}: nothing marked yet",
-            store::registry_path(&opts.store)?.display()
+            store::store(&opts.store, None).registry_path()?.display()
         ));
         return Ok(Outcome::Ok);
     };
@@ -102,10 +102,10 @@ fn list(opts: &WorksListOpts) -> Result<Outcome> {
 }
 
 fn show(opts: &WorksShowOpts) -> Result<Outcome> {
-    let Some(registry) = store::open_existing_registry(&opts.store)? else {
+    let Some(registry) = store::open_existing_registry(&store::store(&opts.store, None))? else {
         bail!(
             "no registry at {}",
-            store::registry_path(&opts.store)?.display()
+            store::store(&opts.store, None).registry_path()?.display()
         );
     };
     let Some(work) = registry.get(opts.id.0)? else {
@@ -134,19 +134,19 @@ fn show(opts: &WorksShowOpts) -> Result<Outcome> {
 }
 
 fn export(opts: &WorksExportOpts) -> Result<Outcome> {
-    let Some(registry) = store::open_existing_registry(&opts.store)? else {
+    let Some(registry) = store::open_existing_registry(&store::store(&opts.store, None))? else {
         bail!(
             "no registry at {}",
-            store::registry_path(&opts.store)?.display()
+            store::store(&opts.store, None).registry_path()?.display()
         );
     };
     let json = registry.export_json()?;
     match &opts.output {
-        Some(path) => fsutil::write_atomic(path, 0o600, true, Replace::Yes, |f| {
-            f.write_all(json.as_bytes())?;
-            f.write_all(b"\n")?;
-            Ok(())
-        })
+        Some(path) => atomic::write(
+            path,
+            format!("{json}\n").as_bytes(),
+            &Options::private(Replace::Yes),
+        )
         .with_context(|| format!("export to {}", path.display()))?,
         None => {
             let mut out = std::io::stdout().lock();
@@ -160,7 +160,7 @@ fn export(opts: &WorksExportOpts) -> Result<Outcome> {
 fn import(opts: &WorksImportOpts) -> Result<Outcome> {
     let text = std::fs::read_to_string(&opts.input)
         .with_context(|| format!("cannot read {}", opts.input.display()))?;
-    let mut registry = store::open_registry(&opts.store)?;
+    let mut registry = store::open_registry(&store::store(&opts.store, None))?;
     let report = registry
         .import_str(&text)
         .with_context(|| format!("cannot import {}", opts.input.display()))?;

@@ -1,8 +1,9 @@
 //! The `inkseal` command line: mark works (watermark, Content Credentials, registry), find the
 //! marks again and verify credentials.
 //!
-//! The binary is thin: `opts` parses the command line, one `cmd_*` module runs each
-//! subcommand, `io` reads and writes image files and `output` prints results.
+//! The binary is a shell: `opts` parses the command line, one `cmd_*` module calls the
+//! workflow in `inkseal-core` for each subcommand and prints what it returns (`output`),
+//! with a progress bar where one helps.
 
 mod cmd_credentials;
 mod cmd_detect;
@@ -12,11 +13,8 @@ mod cmd_mark;
 mod cmd_scan;
 mod cmd_verify;
 mod cmd_works;
-mod fsutil;
-mod io;
 mod opts;
 mod output;
-mod scan_state;
 mod store;
 
 use std::process::ExitCode;

@@ -39,12 +39,19 @@ Examples:
   inkseal mark painting.png -o painting.marked.png --title \"Harbour at dusk\" --artist \"A. Painter\"
   inkseal mark photo.jpg -o photo.marked.jpg --title Dunes --artist \"A. Painter\" \\
       --license https://creativecommons.org/licenses/by-nc/4.0/ --json
+  inkseal mark portfolio/ -o marked/ --artist \"A. Painter\" --sidecar portfolio.csv
 
 One step: a new work ID from the registry, the invisible watermark, a signed C2PA manifest
 (creator, title, licence, AI-training terms: not allowed unless --allow-training, and a soft
 binding naming the watermark) embedded in OUT, and a row in the registry. If any step fails,
 nothing is left behind: no output file and no registry row. The first mark with no signing
-credentials creates a local CA and signer (see `inkseal credentials new`).";
+credentials creates a local CA and signer (see `inkseal credentials new`).
+
+For a folder, every PNG, JPEG, WebP and TIFF in it is marked, in parallel, each all or nothing;
+titles come from the file names (harbour_at-dusk.png: \"harbour at dusk\") unless --sidecar
+names them. An existing output is never replaced; running the same command again finishes an
+interrupted or partly failed batch (works already marked are skipped). Exit status: 0 when
+every work is marked, 2 when some failed.";
 
 const VERIFY_EXAMPLES: &str = "\
 Examples:
@@ -63,6 +70,7 @@ Examples:
   inkseal scan --key studio.key --json shards/ > found.jsonl
   inkseal scan --csv --out report.csv --resume scan.state shards/*.tar.gz
   inkseal scan --column image data/train-00000-of-00004.parquet
+  inkseal scan --json --with url,caption laion/part-00000.parquet
 
 Inputs: folders (recursive), WebDataset shards (.tar, .tar.gz, .tgz), .zip files, .parquet files
 (image columns found from the schema, or named with --column) and single images. Every sample
@@ -139,17 +147,33 @@ pub struct StoreOpts {
 
 #[derive(Debug, Args)]
 pub struct MarkOpts {
-    /// The image to mark (PNG, JPEG, WebP or TIFF). It is never modified.
+    /// The image to mark (PNG, JPEG, WebP or TIFF), or a folder of them (a portfolio). It is
+    /// never modified.
     #[arg(value_name = "IN")]
     pub input: PathBuf,
 
-    /// Where to write the marked, signed image; same format as IN.
+    /// Where to write the marked, signed image; same format as IN. For a folder: the folder
+    /// the marked copies go to, under their own names (created if missing).
     #[arg(short, long, value_name = "OUT")]
     pub output: PathBuf,
 
-    /// Title of the work.
+    /// Title of the work (required for one file; for a folder, titles come from the file
+    /// names or --sidecar).
     #[arg(long)]
-    pub title: String,
+    pub title: Option<String>,
+
+    /// For a folder: a CSV or JSON file naming, per file, its title, license and
+    /// allow_training (columns or keys `file`, `title`, `license`, `allow_training`).
+    #[arg(long, value_name = "FILE")]
+    pub sidecar: Option<PathBuf>,
+
+    /// For a folder: works marked at once (0: one per core).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+
+    /// For a folder: no progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
 
     /// The artist, as the credentials name the creator.
     #[arg(long)]
@@ -255,6 +279,12 @@ pub struct ScanOpts {
     /// The Parquet column holding the images. Default: found from the schema.
     #[arg(long, value_name = "NAME")]
     pub column: Option<String>,
+
+    /// Parquet columns to carry into every sample's record (for example the URL a sample was
+    /// scraped from): `--with url,caption,key`. JSON records get them under "with", CSV rows
+    /// as columns "with.NAME" (after a "path" column: the Hugging Face image's own path).
+    #[arg(long, value_name = "COLS", value_delimiter = ',')]
+    pub with: Vec<String>,
 
     /// Never show the progress bar (it is only shown on a terminal, and never with --json).
     #[arg(long)]

@@ -10,6 +10,8 @@ mod surgery;
 
 #[path = "cli/bad_input.rs"]
 mod bad_input;
+#[path = "cli/batch.rs"]
+mod batch;
 #[path = "cli/crash.rs"]
 mod crash;
 #[path = "cli/credentials.rs"]
@@ -20,6 +22,8 @@ mod detect;
 mod embed;
 #[path = "cli/help.rs"]
 mod help;
+#[path = "cli/identity.rs"]
+mod identity;
 #[path = "cli/key.rs"]
 mod key;
 #[path = "cli/mark.rs"]

@@ -11,7 +11,8 @@
 //! (SQLite in WAL mode, `synchronous=FULL`):
 //!
 //! 1. [`Registry::reserve`] allocates a random, unused work ID and records a *pending* work
-//!    owned by this process. Concurrent processes never get the same ID.
+//!    owned by this process and a [`Lease`] (the handle's, or the caller's with
+//!    [`Registry::reserve_leased`]). Concurrent processes never get the same ID.
 //! 2. The caller marks and signs the image, writes the result to a temporary file it owns in
 //!    the output's directory (created with `create_new`, synced, its name containing the
 //!    work ID in hex), then calls
@@ -26,7 +27,8 @@
 //! the rename already happened) and calls [`Registry::abandon`]; if even that fails, the
 //! next [`Registry::recover`] deletes the row (its output is gone). If the process is killed
 //! instead, [`Registry::recover`] (run it at the start of `mark`) finishes
-//! the job once the owner is gone: a work whose output is in place with the staged SHA-256
+//! the job once the owner is gone (the process has exited, or, seen from the owning process
+//! itself, the row's lease was dropped): a work whose output is in place with the staged SHA-256
 //! is completed, any other is deleted with its temporary file.
 //!
 //! # Example
@@ -86,6 +88,7 @@
 
 mod error;
 mod hexfmt;
+mod lease;
 mod lifecycle;
 mod open;
 mod owner;
@@ -97,6 +100,7 @@ mod transfer;
 mod work;
 
 pub use error::{Error, Result};
+pub use lease::Lease;
 pub use open::{DEFAULT_BUSY_TIMEOUT, DEFAULT_STALE_AFTER, OpenOptions};
 pub use recover::{RecoveryFailure, RecoveryReport};
 pub use registry::Registry;

@@ -7,6 +7,7 @@ use rusqlite::{OptionalExtension as _, TransactionBehavior, params};
 use crate::error::SqlContext as _;
 use crate::error::{Error, Result};
 use crate::hexfmt;
+use crate::lease::Lease;
 use crate::owner;
 use crate::registry::{Registry, id_to_sql};
 use crate::time;
@@ -27,12 +28,29 @@ impl Registry {
     /// processes never get the same ID. The pending row records this process as its owner and
     /// is invisible to [`list`](Registry::list) and [`get`](Registry::get) until
     /// [`complete`](Registry::complete).
+    ///
+    /// The row is owned by this handle's [`Lease`]: it stays in progress while the handle is
+    /// open. Use [`reserve_leased`](Registry::reserve_leased) to tie it to a shorter piece of
+    /// work.
     pub fn reserve(&mut self, work: &NewWork) -> Result<u64> {
-        self.reserve_from(work, &mut rand::random)
+        let token = self.lease.token().to_string();
+        self.reserve_from(work, &token, &mut rand::random)
+    }
+
+    /// [`reserve`](Registry::reserve), with the row owned by `lease`: once the lease is
+    /// dropped, [`recover`](Registry::recover) in this process (or any process, once this one
+    /// has exited) settles the row if it is still pending.
+    pub fn reserve_leased(&mut self, work: &NewWork, lease: &Lease) -> Result<u64> {
+        self.reserve_from(work, lease.token(), &mut rand::random)
     }
 
     /// [`reserve`](Registry::reserve) with IDs drawn from `next_id`.
-    fn reserve_from(&mut self, work: &NewWork, next_id: &mut dyn FnMut() -> u64) -> Result<u64> {
+    fn reserve_from(
+        &mut self,
+        work: &NewWork,
+        token: &str,
+        next_id: &mut dyn FnMut() -> u64,
+    ) -> Result<u64> {
         let (created, reserved_unix) = time::now();
         let me = owner::current();
         let tx = self
@@ -57,8 +75,8 @@ impl Registry {
         };
         tx.execute(
             "INSERT INTO works (id, state, title, artist, license, training_allowed, created, \
-             key_id, owner_pid, owner_start, owner_scope, reserved_unix) \
-             VALUES (?1, 'pending', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             key_id, owner_pid, owner_start, owner_scope, reserved_unix, owner_token) \
+             VALUES (?1, 'pending', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 id_to_sql(id),
                 work.title,
@@ -71,6 +89,7 @@ impl Registry {
                 me.start,
                 me.scope,
                 reserved_unix,
+                token,
             ],
         )
         .ctx(&self.ctx)?;
@@ -232,11 +251,11 @@ mod tests {
         let dir = tempfile::tempdir()?;
         let mut registry = Registry::open(dir.path().join("r.sqlite"))?;
         let work = NewWork::default();
-        assert_eq!(registry.reserve_from(&work, &mut || 5)?, 5);
+        assert_eq!(registry.reserve_from(&work, "t", &mut || 5)?, 5);
         let mut ids = [5u64, 0, 5, u64::MAX].into_iter();
         let mut next = || ids.next().unwrap_or(1);
         // 5 is taken and 0 never allocated: the next free draw wins.
-        assert_eq!(registry.reserve_from(&work, &mut next)?, u64::MAX);
+        assert_eq!(registry.reserve_from(&work, "t", &mut next)?, u64::MAX);
         let pending: std::collections::BTreeSet<u64> =
             registry.pending_ids()?.into_iter().collect();
         assert_eq!(pending, [5, u64::MAX].into());

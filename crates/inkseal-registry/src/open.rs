@@ -106,6 +106,7 @@ impl OpenOptions {
             tx.commit().ctx(&ctx)?;
         }
         enable_wal(&conn, &ctx, self.busy_timeout)?;
+        upgrade_if_old(&mut conn, &ctx)?;
         // FULL, not NORMAL: with WAL, NORMAL survives a killed process but may lose the last
         // commits on power loss, which could leave a marked file on disk whose work ID the
         // registry has forgotten. A mark makes three small commits; the fsyncs are nothing
@@ -116,6 +117,7 @@ impl OpenOptions {
             conn,
             ctx,
             stale_after: self.stale_after,
+            lease: crate::Lease::new(),
         })
     }
 }
@@ -155,7 +157,7 @@ fn inspect_snapshot(conn: &mut Connection) -> rusqlite::Result<Found> {
 fn is_empty(ctx: &Ctx, found: Found) -> Result<bool> {
     match found {
         Found::Empty => Ok(true),
-        Found::Registry(SCHEMA_VERSION, true) => Ok(false),
+        Found::Registry(version, true) if (1..=SCHEMA_VERSION).contains(&version) => Ok(false),
         Found::Registry(found, _) if found > SCHEMA_VERSION => Err(Error::NewerSchema {
             path: ctx.path.clone(),
             found,
@@ -170,6 +172,25 @@ fn is_empty(ctx: &Ctx, found: Found) -> Result<bool> {
             reason,
         }),
     }
+}
+
+/// Brings a registry of an older schema version up to date, in one write transaction (a
+/// concurrent opener that got there first leaves nothing to do).
+fn upgrade_if_old(conn: &mut Connection, ctx: &Ctx) -> Result<()> {
+    if let Found::Registry(version, true) = inspect_snapshot(conn).ctx(ctx)?
+        && version < SCHEMA_VERSION
+    {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .ctx(ctx)?;
+        if let Found::Registry(version, true) = schema::inspect(&tx).ctx(ctx)?
+            && version < SCHEMA_VERSION
+        {
+            schema::upgrade(&tx, version).ctx(ctx)?;
+        }
+        tx.commit().ctx(ctx)?;
+    }
+    Ok(())
 }
 
 /// Switches the file to write-ahead logging (a no-op when it already is).

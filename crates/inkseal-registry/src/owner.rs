@@ -14,6 +14,9 @@ pub(crate) struct Owner {
     pub(crate) pid: i64,
     pub(crate) start: Option<i64>,
     pub(crate) scope: Option<String>,
+    /// The token of the [`Lease`](crate::Lease) the row was reserved under (none in rows
+    /// written before schema version 2).
+    pub(crate) token: Option<String>,
 }
 
 /// What we can tell about an owner.
@@ -32,7 +35,12 @@ pub(crate) fn current() -> Owner {
     let pid = i64::from(std::process::id());
     let start = start_time(pid);
     let scope = start.and(scope());
-    Owner { pid, start, scope }
+    Owner {
+        pid,
+        start,
+        scope,
+        token: None,
+    }
 }
 
 /// Whether a pending row owned by `owner`, reserved at `reserved_unix`, may be recovered.
@@ -43,6 +51,11 @@ pub(crate) fn is_abandoned(
     stale: Duration,
 ) -> bool {
     match liveness(owner) {
+        // This very process: the row is in progress only while its lease lives.
+        Liveness::Alive if owner.pid == i64::from(std::process::id()) => owner
+            .token
+            .as_deref()
+            .is_some_and(|token| !crate::lease::is_live(token)),
         Liveness::Alive => false,
         Liveness::Dead => true,
         Liveness::Unknown => {
@@ -129,6 +142,19 @@ mod tests {
     }
 
     #[test]
+    fn this_process_abandons_rows_whose_lease_is_gone() {
+        let lease = crate::Lease::new();
+        let mut me = current();
+        me.token = Some(lease.token().to_string());
+        assert!(!is_abandoned(&me, 0, 0, HOUR));
+        drop(lease);
+        assert!(is_abandoned(&me, 0, 0, HOUR));
+        // Without a token (rows of schema version 1) only the process counts.
+        me.token = None;
+        assert!(!is_abandoned(&me, 0, 0, HOUR));
+    }
+
+    #[test]
     fn reused_pid_is_dead() {
         let mut other = current();
         other.start = other.start.map(|s| s + 1);
@@ -150,6 +176,7 @@ mod tests {
             pid,
             start: Some(start.unwrap_or(0)),
             scope: current().scope,
+            token: None,
         };
         assert_eq!(liveness(&owner), Liveness::Dead);
     }
@@ -165,6 +192,7 @@ mod tests {
             pid: 1,
             start: None,
             scope: None,
+            token: None,
         };
         assert_eq!(liveness(&no_scope), Liveness::Unknown);
     }

@@ -152,7 +152,8 @@ impl Registry {
             .conn
             .prepare(
                 "SELECT id, sha256, output_path, temp_path, owner_pid, owner_start, owner_scope, \
-                 reserved_unix FROM works WHERE state = 'pending' ORDER BY created, id",
+                 reserved_unix, owner_token FROM works WHERE state = 'pending' \
+                 ORDER BY created, id",
             )
             .ctx(&self.ctx)?;
         let rows = stmt
@@ -166,6 +167,7 @@ impl Registry {
                         pid: r.get::<_, Option<i64>>(4)?.unwrap_or(0),
                         start: r.get(5)?,
                         scope: r.get(6)?,
+                        token: r.get(8)?,
                     },
                     reserved_unix: r.get(7)?,
                 })
@@ -259,6 +261,34 @@ mod tests {
         assert_eq!(report.in_progress, vec![id]);
         assert!(report.is_empty());
         assert_eq!(registry.pending_ids()?, vec![id]);
+        Ok(())
+    }
+
+    #[test]
+    fn a_dropped_lease_releases_its_rows_in_the_same_process() -> TestResult {
+        let (dir, mut registry) = setup()?;
+        let work = NewWork {
+            title: "t".into(),
+            artist: "a".into(),
+            ..NewWork::default()
+        };
+        let live = crate::Lease::new();
+        let kept = registry.reserve_leased(&work, &live)?;
+        let dropped = crate::Lease::new();
+        let failed = registry.reserve_leased(&work, &dropped)?;
+        let staged = stage(&mut registry, dir.path(), failed, b"half done")?;
+        drop(dropped);
+        // Another handle in the same long-lived process sees the failed mark as abandoned.
+        let mut other = OpenOptions::new()
+            .stale_after(Duration::from_secs(3600))
+            .open(dir.path().join("r.sqlite"))?;
+        let report = other.recover()?;
+        assert_eq!(report.removed, vec![failed]);
+        assert_eq!(report.in_progress, vec![kept]);
+        assert_eq!(report.removed_temp_files, vec![staged.temp_path.clone()]);
+        assert!(!staged.temp_path.exists());
+        assert_eq!(registry.pending_ids()?, vec![kept]);
+        drop(live);
         Ok(())
     }
 

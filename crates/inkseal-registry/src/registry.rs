@@ -19,6 +19,8 @@ pub struct Registry {
     pub(crate) conn: Connection,
     pub(crate) ctx: Ctx,
     pub(crate) stale_after: Duration,
+    /// Owns the rows [`reserve`](Registry::reserve) makes through this handle.
+    pub(crate) lease: crate::Lease,
 }
 
 /// The columns [`raw_work`] reads, in order.

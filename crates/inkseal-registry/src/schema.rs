@@ -5,8 +5,9 @@ use rusqlite::Connection;
 /// `PRAGMA application_id` of an inkseal registry: "inks" in ASCII.
 pub(crate) const APPLICATION_ID: i64 = 0x696e_6b73;
 
-/// `PRAGMA user_version` this crate writes and understands.
-pub(crate) const SCHEMA_VERSION: i64 = 1;
+/// `PRAGMA user_version` this crate writes and understands. Version 2 added `owner_token`;
+/// version 1 files are upgraded when opened.
+pub(crate) const SCHEMA_VERSION: i64 = 2;
 
 /// Version 1. IDs are the u64 work ID's bit pattern as i64 (`INTEGER PRIMARY KEY` is the
 /// rowid, so uniqueness costs nothing). Complete rows must carry the staged data.
@@ -72,10 +73,23 @@ pub(crate) fn inspect(conn: &Connection) -> rusqlite::Result<Found> {
     })
 }
 
+/// Version 2: the token of the lease that owns a pending row (see `Lease`), so that a process
+/// that lives long can tell its own abandoned rows from those still in progress.
+const UPGRADE_V1_TO_V2: &str = "ALTER TABLE works ADD COLUMN owner_token TEXT;";
+
 /// Creates the schema in an empty database (inside the caller's transaction).
 pub(crate) fn create(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(SCHEMA_V1)?;
     conn.pragma_update(None, "application_id", APPLICATION_ID)?;
+    upgrade(conn, 1)
+}
+
+/// Upgrades a registry of schema `from` to [`SCHEMA_VERSION`] (inside the caller's
+/// transaction).
+pub(crate) fn upgrade(conn: &Connection, from: i64) -> rusqlite::Result<()> {
+    if from < 2 {
+        conn.execute_batch(UPGRADE_V1_TO_V2)?;
+    }
     conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     Ok(())
 }

@@ -37,6 +37,9 @@ pub enum Error {
     /// The named Parquet column does not exist or does not hold bytes.
     #[error("column {0:?} does not exist or does not hold image bytes")]
     BadColumn(String),
+    /// A column named to be carried into the records does not exist in a Parquet file.
+    #[error("column {0:?} (named to be carried into the records) does not exist in this file")]
+    MissingColumn(String),
     /// A Parquet image cell is null.
     #[error("null image cell")]
     NullImage,
@@ -48,13 +51,10 @@ pub enum Error {
         /// The configured cap.
         max: u64,
     },
-    /// The bytes are not an image in a supported format.
-    #[error("not a supported image (JPEG, PNG, WebP, TIFF, GIF or BMP)")]
-    UnknownImageFormat,
-    /// The image is larger than the decoding limits.
-    #[error("image exceeds the decoding limits: {0}")]
-    ImageTooLarge(String),
-    /// The image could not be decoded.
+    /// The bytes are not a supported image, or are too large or damaged to decode.
+    #[error(transparent)]
+    Image(#[from] inkseal_io::Error),
+    /// The decoder failed in an unexpected way.
     #[error("cannot decode the image: {0}")]
     Decode(String),
     /// The watermark detector refused the image or the configuration.

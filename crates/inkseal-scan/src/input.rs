@@ -202,6 +202,8 @@ fn read_image_file(
             member: None,
             key,
             bytes,
+            path: None,
+            with: Default::default(),
         }),
         Err(error) => Err(SampleError {
             source,
@@ -308,6 +310,8 @@ fn read_tar(
                 member: Some(member),
                 key,
                 bytes,
+                path: None,
+                with: Default::default(),
             }))?,
             Err(error) => {
                 let broken = matches!(error, Error::Io(_));
@@ -376,6 +380,8 @@ fn read_zip(
                 member: Some(member),
                 key,
                 bytes,
+                path: None,
+                with: Default::default(),
             }),
             Err(error) => Err(SampleError {
                 source: source.to_string(),

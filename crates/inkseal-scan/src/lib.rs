@@ -36,7 +36,6 @@
 #![deny(missing_docs)]
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod decode;
 mod error;
 mod input;
 mod parquet_file;
@@ -44,8 +43,8 @@ mod record;
 mod sample;
 mod scanner;
 
-pub use decode::{MAX_ALLOC, MAX_SIDE};
 pub use error::{Error, Result};
+pub use inkseal_io::image::{Limits, MAX_ALLOC, MAX_SIDE};
 pub use input::Input;
 pub use record::{ErrorRecord, Record, SampleRecord, Summary};
 pub use sample::{

@@ -163,6 +163,29 @@ fn cell_bytes(field: &Field, layout: &Layout) -> Result<Vec<u8>, Error> {
     Ok(bytes.data().to_vec())
 }
 
+/// A carried cell as text: strings as they are, numbers and booleans printed, nested values
+/// as Parquet prints them; `None` for null.
+fn cell_text(field: &Field) -> Option<String> {
+    match field {
+        Field::Null => None,
+        Field::Str(s) => Some(s.clone()),
+        Field::Bytes(b) => Some(String::from_utf8_lossy(b.data()).into_owned()),
+        other => key_text(other).or_else(|| Some(other.to_string())),
+    }
+}
+
+/// The `path` of a Hugging Face image struct cell.
+fn struct_path(field: &Field) -> Option<String> {
+    let Field::Group(row) = field else {
+        return None;
+    };
+    match find(row, "path")? {
+        Field::Str(s) => Some(s.clone()),
+        Field::Bytes(b) => Some(String::from_utf8_lossy(b.data()).into_owned()),
+        _ => None,
+    }
+}
+
 fn find<'a>(row: &'a Row, name: &str) -> Option<&'a Field> {
     row.get_column_iter()
         .find(|(n, _)| n.as_str() == name)
@@ -209,6 +232,15 @@ pub(crate) fn read(
     let mut projected: Vec<TypePtr> = columns.iter().map(|c| Arc::clone(&c.field)).collect();
     if let Some(k) = &key {
         projected.push(Arc::clone(k));
+    }
+    for name in &config.with {
+        match fields.iter().find(|f| f.name() == name) {
+            Some(f) if !projected.iter().any(|p| Arc::ptr_eq(p, f)) => {
+                projected.push(Arc::clone(f))
+            }
+            Some(_) => {}
+            None => return visit(fail(Error::MissingColumn(name.clone()))),
+        }
     }
     // Keep the file's column order, which the projection check requires.
     projected.sort_by_key(|p| fields.iter().position(|f| Arc::ptr_eq(f, p)));
@@ -263,8 +295,17 @@ pub(crate) fn read(
                 .and_then(|k| find(&row, k.name()))
                 .and_then(key_text)
                 .unwrap_or_else(|| index.to_string());
+            let with: std::collections::BTreeMap<String, Option<String>> = config
+                .with
+                .iter()
+                .map(|name| (name.clone(), find(&row, name).and_then(cell_text)))
+                .collect();
             for column in &columns {
                 let name = column.field.name();
+                let path = match column.layout {
+                    Layout::Struct => find(&row, name).and_then(struct_path),
+                    Layout::Binary => None,
+                };
                 let member = format!("{name}[{index}]");
                 let bytes = find(&row, name)
                     .ok_or(Error::NullImage)
@@ -286,6 +327,8 @@ pub(crate) fn read(
                         member: Some(member),
                         key: key.clone(),
                         bytes,
+                        path,
+                        with: with.clone(),
                     }),
                     Err(error) => Err(SampleError {
                         source: source.clone(),

@@ -31,6 +31,12 @@ pub struct SampleRecord {
     pub work_id: Option<String>,
     /// The p-value of the detection (small means a mark is present).
     pub p_value: f64,
+    /// The Hugging Face image struct's `path`, when the sample came from one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// The carried columns ([`ScanConfig::with_columns`](crate::ScanConfig::with_columns)).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub with: BTreeMap<String, Option<String>>,
 }
 
 /// A failure, tied to as much of its location as is known.

@@ -17,6 +17,11 @@ pub struct Sample {
     pub key: String,
     /// The encoded image.
     pub bytes: Vec<u8>,
+    /// The Hugging Face image struct's `path`, when the sample came from one.
+    pub path: Option<String>,
+    /// The columns [`ScanConfig::with_columns`](crate::ScanConfig::with_columns) carries,
+    /// by name, as text (`None` for a null cell).
+    pub with: std::collections::BTreeMap<String, Option<String>>,
 }
 
 /// A sample, or a part of an input, that could not be read.

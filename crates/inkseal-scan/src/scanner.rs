@@ -9,9 +9,9 @@ use std::time::Instant;
 use inkseal_mark::{DetectConfig, Detector, ImageRef, Key};
 use rayon::prelude::*;
 
-use crate::decode::decode;
 use crate::record::{ErrorRecord, SampleRecord};
 use crate::{Error, Input, Record, Result, Sample, SampleResult, Summary};
+use inkseal_io::image::{DecodeOptions, Limits};
 
 /// Default cap on one member's size: 256 MiB.
 pub const DEFAULT_MAX_MEMBER_BYTES: u64 = 256 << 20;
@@ -27,8 +27,14 @@ pub struct ScanConfig {
     pub max_member_bytes: u64,
     /// The Parquet image column to read; `None` finds image columns from the schema.
     pub column: Option<String>,
+    /// Parquet columns carried into every sample's record (a URL, a caption, a key), so a
+    /// finding can be traced back to where the sample was scraped from. A named column
+    /// that a Parquet file does not have is an error for that file; other inputs have none.
+    pub with: Vec<String>,
     /// Detector settings (threshold, pixel limit).
     pub detect: DetectConfig,
+    /// Size limits for decoding each image.
+    pub limits: Limits,
 }
 
 impl Default for ScanConfig {
@@ -37,7 +43,9 @@ impl Default for ScanConfig {
             threads: 0,
             max_member_bytes: DEFAULT_MAX_MEMBER_BYTES,
             column: None,
+            with: Vec::new(),
             detect: DetectConfig::default(),
+            limits: Limits::default(),
         }
     }
 }
@@ -58,6 +66,18 @@ impl ScanConfig {
     /// Names the Parquet image column.
     pub fn with_column(mut self, column: impl Into<String>) -> Self {
         self.column = Some(column.into());
+        self
+    }
+
+    /// Names the Parquet columns to carry into each record.
+    pub fn with_columns(mut self, columns: Vec<String>) -> Self {
+        self.with = columns;
+        self
+    }
+
+    /// Sets the decoding limits.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
         self
     }
 
@@ -132,6 +152,26 @@ impl Scanner {
     /// Number of worker threads.
     pub fn threads(&self) -> usize {
         self.detectors.len()
+    }
+
+    /// Decodes and searches encoded images held in memory, in parallel on this engine's
+    /// threads, with exactly the decoding and detection of a scan (the same limits, the same
+    /// detector settings): one result per image, in order. For shells that already hold the
+    /// bytes (a Python batch, an Arrow column).
+    pub fn detect_bytes<B: AsRef<[u8]> + Sync>(
+        &self,
+        images: &[B],
+    ) -> Vec<Result<inkseal_mark::Detection>> {
+        self.pool.install(|| {
+            images
+                .par_iter()
+                .map(|bytes| {
+                    catch_unwind(AssertUnwindSafe(|| self.search(bytes.as_ref()))).unwrap_or_else(
+                        |_| Err(Error::Decode("the decoder crashed on this image".into())),
+                    )
+                })
+                .collect()
+        })
     }
 
     /// Scans `inputs` in order and passes one [`Record`] per sample or failure to `sink`, in
@@ -269,6 +309,8 @@ impl Scanner {
                     .filter(|_| found.detected)
                     .map(|id| id.to_string()),
                 p_value: found.p_value,
+                path: sample.path,
+                with: sample.with,
             }),
             Err(error) => Record::Error(ErrorRecord {
                 source: sample.source,
@@ -280,8 +322,9 @@ impl Scanner {
     }
 
     fn search(&self, bytes: &[u8]) -> Result<inkseal_mark::Detection> {
-        let pixels = decode(bytes)?;
-        let image = ImageRef::new(&pixels.data, pixels.width, pixels.height, pixels.layout)?;
+        let options = DecodeOptions::default().with_limits(self.config.limits);
+        let pixels = inkseal_io::image::decode_bytes(bytes, &options)?;
+        let image = ImageRef::new(&pixels.pixels, pixels.width, pixels.height, pixels.layout)?;
         let slot = rayon::current_thread_index().unwrap_or(0) % self.detectors.len().max(1);
         let detector = self
             .detectors

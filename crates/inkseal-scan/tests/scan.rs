@@ -7,7 +7,9 @@ use std::sync::{Arc, OnceLock};
 
 use image::{ImageEncoder, RgbImage};
 use inkseal_mark::{EmbedConfig, Embedder, ImageMut, Key, PixelLayout, WorkId};
-use inkseal_scan::{Event, Input, Record, ScanConfig, Scanner, Summary};
+use inkseal_scan::{
+    Event, Input, Record, ScanConfig, Scanner, Summary, is_image_name, webdataset_key,
+};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -292,6 +294,60 @@ fn folder_is_walked_recursively_and_skips_non_images() -> TestResult {
                 "{}",
                 s.source
             );
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn bytes_in_memory_get_exactly_the_scans_results() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let members = shard_members();
+    for (name, bytes) in &members {
+        std::fs::write(dir.path().join(name), bytes)?;
+    }
+    let outcome = scan(&[dir.path().to_path_buf()]);
+    let scanner = Scanner::new(&Key::public(), ScanConfig::default().with_threads(2))?;
+    let images: Vec<&[u8]> = members
+        .iter()
+        .filter(|(name, _)| is_image_name(name))
+        .map(|(_, b)| b.as_slice())
+        .collect();
+    let keys: Vec<String> = members
+        .iter()
+        .filter(|(name, _)| is_image_name(name))
+        .map(|(name, _)| webdataset_key(name))
+        .collect();
+    let results = scanner.detect_bytes(&images);
+    assert_eq!(results.len(), images.len());
+    for (key, result) in keys.iter().zip(&results) {
+        let record = outcome
+            .records
+            .iter()
+            .find(|r| match r {
+                Record::Sample(s) => &s.key == key,
+                Record::Error(e) => e.key.as_ref() == Some(key),
+                _ => false,
+            })
+            .ok_or("a record for each image")?;
+        match (record, result) {
+            (Record::Sample(s), Ok(d)) => {
+                assert_eq!(s.detected, d.detected, "{key}");
+                assert_eq!(
+                    s.work_id,
+                    d.work_id.filter(|_| d.detected).map(|w| w.to_string())
+                );
+                assert_eq!(s.p_value.to_bits(), d.p_value.to_bits(), "{key}");
+            }
+            (Record::Error(e), Err(err)) => {
+                let one_line = err
+                    .to_string()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                assert_eq!(e.error, one_line, "{key}");
+            }
+            (r, d) => return Err(format!("{key}: scan {r:?} but bytes {d:?}").into()),
         }
     }
     Ok(())
@@ -651,7 +707,7 @@ mod parquet_files {
                 ],
             ],
         )?;
-        let outcome = scan(&[path]);
+        let outcome = scan(std::slice::from_ref(&path));
         assert_eq!(
             outcome.detections(),
             [("0".to_string(), hex(ID_A)), ("3".to_string(), hex(ID_B))]
@@ -680,6 +736,34 @@ mod parquet_files {
         assert_eq!(
             members,
             ["image[0]", "image[1]", "image[2]", "image[3]", "image[4]"]
+        );
+
+        // Each sample names the struct's own path, and carries the columns asked for.
+        let carried = scan_with(
+            std::slice::from_ref(&path),
+            ScanConfig::default()
+                .with_threads(2)
+                .with_columns(vec!["text".into()]),
+        );
+        let identity: Vec<(String, Option<String>, Option<String>)> = carried
+            .records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Sample(s) => Some((
+                    s.key.clone(),
+                    s.path.clone(),
+                    s.with.get("text").cloned().flatten(),
+                )),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            identity,
+            [
+                ("0".into(), Some("a.jpg".into()), Some("first".into())),
+                ("1".into(), Some("b.jpg".into()), Some("second".into())),
+                ("3".into(), Some("c.jpg".into()), Some("y".into())),
+            ]
         );
         Ok(())
     }
@@ -778,10 +862,65 @@ mod parquet_files {
             named.errors()
         );
         let named = scan_with(
-            &[path],
+            std::slice::from_ref(&path),
             ScanConfig::default().with_threads(2).with_column("jpg"),
         );
         assert_eq!(named.detections(), outcome.detections());
+
+        // The URL and caption ride along with each sample (a null caption stays null); a
+        // binary column has no struct path.
+        let carried = scan_with(
+            std::slice::from_ref(&path),
+            ScanConfig::default().with_threads(2).with_columns(vec![
+                "url".into(),
+                "caption".into(),
+                "key".into(),
+            ]),
+        );
+        type Carried = [Option<String>; 4];
+        let rows: Vec<Carried> = carried
+            .records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Sample(s) => Some([
+                    s.path.clone(),
+                    s.with.get("url").cloned().flatten(),
+                    s.with.get("caption").cloned().flatten(),
+                    s.with.get("key").cloned().flatten(),
+                ]),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                [
+                    None,
+                    Some("http://a/1.jpg".into()),
+                    Some("a cat".into()),
+                    Some("000000010".into())
+                ],
+                [
+                    None,
+                    Some("http://a/2.jpg".into()),
+                    None,
+                    Some("000000011".into())
+                ],
+            ]
+        );
+        // A column the file does not have is an error for the file, not a silent null.
+        let missing = scan_with(
+            &[path],
+            ScanConfig::default()
+                .with_threads(2)
+                .with_columns(vec!["uri".into()]),
+        );
+        assert_eq!(missing.summary.samples, 0);
+        assert!(
+            missing.errors()["-"].contains("\"uri\""),
+            "{:?}",
+            missing.errors()
+        );
         Ok(())
     }
 

@@ -78,14 +78,14 @@ fn a_newer_schema_is_refused() -> TestResult {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("registry.sqlite");
     drop(Registry::open(&path)?);
-    rusqlite::Connection::open(&path)?.pragma_update(None, "user_version", 2)?;
+    rusqlite::Connection::open(&path)?.pragma_update(None, "user_version", 3)?;
     let err = Registry::open(&path).err().ok_or("open must fail")?;
     assert!(
         matches!(
             err,
             Error::NewerSchema {
-                found: 2,
-                supported: 1,
+                found: 3,
+                supported: 2,
                 ..
             }
         ),
@@ -150,4 +150,33 @@ fn a_truncated_registry_is_corrupt() -> TestResult {
     let bytes = closed_registry(dir.path(), &path)?;
     std::fs::write(&path, &bytes[..bytes.len() / 2])?;
     assert_corrupt(&path)
+}
+
+#[test]
+fn a_version_1_registry_is_upgraded_and_keeps_its_rows() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("registry.sqlite");
+    let mut registry = Registry::open(&path)?;
+    let id = registry.reserve(&inkseal_registry::NewWork {
+        title: "Old".into(),
+        artist: "A".into(),
+        ..Default::default()
+    })?;
+    drop(registry);
+    // Make it what schema version 1 wrote: no owner_token column.
+    let conn = rusqlite::Connection::open(&path)?;
+    conn.execute_batch("ALTER TABLE works DROP COLUMN owner_token")?;
+    conn.pragma_update(None, "user_version", 1)?;
+    drop(conn);
+
+    let registry = Registry::open(&path)?;
+    assert_eq!(registry.pending_ids()?, vec![id]);
+    drop(registry);
+    let conn = rusqlite::Connection::open(&path)?;
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    assert_eq!(version, 2);
+    let token: Option<String> =
+        conn.query_row("SELECT owner_token FROM works", [], |r| r.get(0))?;
+    assert_eq!(token, None);
+    Ok(())
 }

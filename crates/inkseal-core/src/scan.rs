@@ -1,4 +1,4 @@
-//! The `--resume` state of `inkseal scan`: a JSON Lines log of every finished input's records.
+//! The resume state of a scan: a JSON Lines log of every finished input's records.
 //!
 //! Layout: a header line naming the scan's settings, then for each input its records (one
 //! [`Record`] per line) followed by a `done` line naming the input, its size and modification
@@ -14,9 +14,10 @@ use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Instant, UNIX_EPOCH};
 
-use anyhow::{Context, Result, bail};
 use inkseal_scan::{Input, Record};
 use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result, fault};
 
 /// The format version in the header.
 const VERSION: u32 = 1;
@@ -35,6 +36,10 @@ pub struct Settings {
     pub column: Option<String>,
     /// The member size cap.
     pub max_member_bytes: u64,
+    /// The Parquet columns carried into the records (absent in state files made before
+    /// there were any).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub with: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -118,13 +123,16 @@ pub struct State {
     lines_written: u64,
     /// Test hook: abort (as a kill would) after this many lines.
     abort_after: Option<u64>,
+    /// The size of the unfinished tail cut off when opening.
+    dropped_bytes: u64,
 }
 
 impl State {
     /// Opens `path`, creating it when missing. An existing file must be a state file made with
-    /// the same `settings`; a torn or unfinished tail is cut off (and said so on stderr).
+    /// the same `settings`; a torn or unfinished tail is cut off (see
+    /// [`State::dropped_bytes`]).
     pub fn open(path: &Path, settings: &Settings) -> Result<State> {
-        let ctx = || format!("state file {}", path.display());
+        let ctx = |e: std::io::Error| state_error(path, e.to_string());
         // Appends only: a kill can tear the last line, never rewrite an earlier one. The
         // reader has its own file offset, so replaying never moves where lines are written.
         let file = OpenOptions::new()
@@ -132,13 +140,13 @@ impl State {
             .append(true)
             .create(true)
             .open(path)
-            .with_context(ctx)?;
-        let len = file.metadata().with_context(ctx)?.len();
+            .map_err(ctx)?;
+        let len = file.metadata().map_err(ctx)?.len();
         let mut state = State {
             path: path.to_path_buf(),
             finished: HashMap::new(),
             stale_reports: Vec::new(),
-            reader: File::open(path).with_context(ctx)?,
+            reader: File::open(path).map_err(ctx)?,
             writer: BufWriter::new(file),
             offset: 0,
             group_start: 0,
@@ -147,6 +155,7 @@ impl State {
             last_sync: Instant::now(),
             lines_written: 0,
             abort_after: None,
+            dropped_bytes: 0,
         };
         if len == 0 {
             let header = Header {
@@ -156,56 +165,61 @@ impl State {
             state.write_line(&header)?;
             state.flush(true)?;
         } else {
-            let valid_end = state.load(settings).with_context(ctx)?;
+            let valid_end = state.load(settings)?;
             if valid_end < len {
-                crate::output::note(format!(
-                    "{}: dropping the records of an input that was not finished ({} bytes); it is scanned again",
-                    path.display(),
-                    len - valid_end
-                ));
-                state
-                    .writer
-                    .get_ref()
-                    .set_len(valid_end)
-                    .with_context(ctx)?;
+                state.dropped_bytes = len - valid_end;
+                state.writer.get_ref().set_len(valid_end).map_err(ctx)?;
             }
             state.offset = valid_end;
         }
         state.group_start = state.offset;
         state.lines_written = 0;
-        state.abort_after = fault_limit();
+        state.abort_after = fault::scan_line_limit();
         Ok(state)
     }
 
     /// Reads the log; returns the end of the last finished group.
     fn load(&mut self, settings: &Settings) -> Result<u64> {
+        let path = self.path.clone();
+        let io = |e: std::io::Error| state_error(&path, e.to_string());
         let mut reader = BufReader::new(&self.reader);
         let mut line = Vec::new();
         (&mut reader)
             .take(MAX_HEADER)
-            .read_until(b'\n', &mut line)?;
+            .read_until(b'\n', &mut line)
+            .map_err(io)?;
         let header: Header = match serde_json::from_slice(&line) {
             Ok(h) if line.ends_with(b"\n") => h,
-            _ => bail!("not an inkseal scan state file; name a new file to start a new scan"),
+            _ => {
+                return Err(state_error(
+                    &path,
+                    "not an inkseal scan state file; name a new file to start a new scan",
+                ));
+            }
         };
         if header.inkseal_scan_state != VERSION {
-            bail!(
-                "made by another version of inkseal (format {}); start a new state file",
-                header.inkseal_scan_state
-            );
+            return Err(state_error(
+                &path,
+                format!(
+                    "made by another version of inkseal (format {}); start a new state file",
+                    header.inkseal_scan_state
+                ),
+            ));
         }
         if header.settings != *settings {
-            bail!(
-                "made by a scan with other settings (key {}, column {:?}); use a new state file for this scan",
-                header.settings.key_id,
-                header.settings.column
-            );
+            return Err(state_error(
+                &path,
+                format!(
+                    "made by a scan with other settings (key {}, column {:?}); use a new state file for this scan",
+                    header.settings.key_id, header.settings.column
+                ),
+            ));
         }
         let mut offset = line.len() as u64;
         let mut group_start = offset;
         loop {
             line.clear();
-            let n = reader.read_until(b'\n', &mut line)?;
+            let n = reader.read_until(b'\n', &mut line).map_err(io)?;
             if n == 0 || !line.ends_with(b"\n") {
                 break;
             }
@@ -251,6 +265,12 @@ impl State {
         &self.path
     }
 
+    /// How many bytes of an unfinished input's records [`State::open`] cut off (that input is
+    /// scanned again); 0 when the file ended cleanly.
+    pub fn dropped_bytes(&self) -> u64 {
+        self.dropped_bytes
+    }
+
     /// Whether `identity` was finished by an earlier run.
     pub fn is_finished(&self, identity: &Identity) -> bool {
         self.finished.contains_key(identity)
@@ -276,21 +296,27 @@ impl State {
 
     /// Passes a finished input's records, in order, to `visit`, and returns how long that
     /// input took when it was scanned.
-    pub fn replay(
+    pub fn replay<E: From<Error>>(
         &self,
         identity: &Identity,
-        mut visit: impl FnMut(Record) -> Result<()>,
-    ) -> Result<f64> {
-        let ctx = || format!("state file {}", self.path.display());
+        mut visit: impl FnMut(Record) -> std::result::Result<(), E>,
+    ) -> std::result::Result<f64, E> {
+        let io = |e: std::io::Error| state_error(&self.path, e.to_string());
         let Some(f) = self.finished.get(identity) else {
-            bail!("{}: input {} was not finished", ctx(), identity.path);
+            return Err(state_error(
+                &self.path,
+                format!("input {} was not finished", identity.path),
+            )
+            .into());
         };
         let mut file = &self.reader;
-        file.seek(SeekFrom::Start(f.start)).with_context(ctx)?;
+        file.seek(SeekFrom::Start(f.start)).map_err(io)?;
         let reader = BufReader::new(file.take(f.end - f.start));
         for line in reader.lines() {
-            let record: Record = serde_json::from_str(&line.with_context(ctx)?)
-                .with_context(|| format!("{}: a record cannot be read back", ctx()))?;
+            let line = line.map_err(io)?;
+            let record: Record = serde_json::from_str(&line).map_err(|e| {
+                state_error(&self.path, format!("a record cannot be read back: {e}"))
+            })?;
             visit(record)?;
         }
         Ok(f.seconds)
@@ -344,37 +370,68 @@ impl State {
     }
 
     fn flush(&mut self, sync: bool) -> Result<()> {
-        let ctx = || format!("state file {}", self.path.display());
-        self.writer.flush().with_context(ctx)?;
+        let ctx = |e: std::io::Error| state_error(&self.path, e.to_string());
+        self.writer.flush().map_err(ctx)?;
         if sync {
-            self.writer.get_ref().sync_data().with_context(ctx)?;
+            self.writer.get_ref().sync_data().map_err(ctx)?;
             self.last_sync = Instant::now();
         }
         Ok(())
     }
 
     fn write_line(&mut self, value: &impl Serialize) -> Result<()> {
-        let mut line = serde_json::to_vec(value)?;
+        let mut line = serde_json::to_vec(value)
+            .map_err(|e| state_error(&self.path, format!("cannot write a line: {e}")))?;
         line.push(b'\n');
         self.writer
             .write_all(&line)
-            .with_context(|| format!("state file {}", self.path.display()))?;
+            .map_err(|e| state_error(&self.path, e.to_string()))?;
         self.offset += line.len() as u64;
         self.lines_written += 1;
         if self.abort_after.is_some_and(|n| self.lines_written >= n) {
             let _ = self.writer.flush();
-            std::process::abort();
+            fault::abort();
         }
         Ok(())
     }
 }
 
-/// Test hook: `INKSEAL_FAULT=scan-lines:N` aborts the process, as a kill would, once this run
-/// has written N lines to the state file (its session line included).
-fn fault_limit() -> Option<u64> {
-    std::env::var("INKSEAL_FAULT")
-        .ok()?
-        .strip_prefix("scan-lines:")?
-        .parse()
-        .ok()
+fn state_error(path: &Path, detail: impl Into<String>) -> Error {
+    Error::ScanState {
+        path: path.to_path_buf(),
+        detail: detail.into(),
+    }
+}
+
+/// Titles and artists of detected works, from the registry, looked up once per work.
+pub struct WorkLookup {
+    registry: Option<inkseal_registry::Registry>,
+    cache: HashMap<String, Option<(String, String)>>,
+}
+
+impl WorkLookup {
+    /// Looks works up in `registry` (none: every work is unknown).
+    pub fn new(registry: Option<inkseal_registry::Registry>) -> WorkLookup {
+        WorkLookup {
+            registry,
+            cache: HashMap::new(),
+        }
+    }
+
+    /// `(title, artist)` of a work ID in 16 hex digits, if the registry knows it.
+    pub fn get(&mut self, work_id: &str) -> Result<Option<&(String, String)>> {
+        if !self.cache.contains_key(work_id) {
+            let found = match (&self.registry, u64::from_str_radix(work_id, 16)) {
+                (Some(registry), Ok(id)) => registry
+                    .get(id)
+                    .map_err(|e| {
+                        Error::registry(format!("registry {}", registry.path().display()), e)
+                    })?
+                    .map(|w| (w.title, w.artist)),
+                _ => None,
+            };
+            self.cache.insert(work_id.to_string(), found);
+        }
+        Ok(self.cache.get(work_id).and_then(Option::as_ref))
+    }
 }

@@ -1,0 +1,107 @@
+"""Type stubs of the inkseal._native extension module."""
+
+from typing import Optional
+
+ALGORITHM: str
+
+class InksealError(Exception): ...
+class ImageError(InksealError): ...
+class ImageTooSmallError(ImageError): ...
+class KeyFileError(InksealError): ...
+class RegistryError(InksealError): ...
+class CredentialsError(InksealError): ...
+
+class Key:
+    @staticmethod
+    def public() -> Key: ...
+    @staticmethod
+    def generate() -> Key: ...
+    @staticmethod
+    def from_text(text: str) -> Key: ...
+    @staticmethod
+    def load(path: str) -> Key: ...
+    def save(self, path: str, overwrite: bool = False) -> None: ...
+    def to_text(self) -> str: ...
+    @property
+    def id(self) -> str: ...
+
+class Detection:
+    @property
+    def detected(self) -> bool: ...
+    @property
+    def work_id(self) -> Optional[str]: ...
+    @property
+    def p_value(self) -> float: ...
+    @property
+    def rotation_deg(self) -> Optional[float]: ...
+    @property
+    def scale(self) -> Optional[float]: ...
+    @property
+    def aspect(self) -> Optional[float]: ...
+    @property
+    def mirrored(self) -> Optional[bool]: ...
+
+Columns = tuple[
+    list[bool],
+    list[Optional[str]],
+    list[Optional[float]],
+    list[Optional[str]],
+    list[Optional[float]],
+    list[Optional[float]],
+    list[Optional[float]],
+    list[Optional[bool]],
+]
+
+class BatchDetector:
+    def __init__(self, key: Optional[Key] = None, threads: int = 0) -> None: ...
+    @property
+    def threads(self) -> int: ...
+    @property
+    def key_id(self) -> str: ...
+    def detect(self, images: list[Optional[bytes]]) -> Columns: ...
+    def detect_one(self, data: bytes) -> Detection: ...
+
+def embed_pixels(
+    pixels: bytes,
+    width: int,
+    height: int,
+    channels: int,
+    work_id: Optional[str] = None,
+    key: Optional[Key] = None,
+    strength: float = 1.0,
+) -> tuple[bytes, str, float]: ...
+def embed_bytes(
+    data: bytes,
+    work_id: Optional[str] = None,
+    key: Optional[Key] = None,
+    strength: float = 1.0,
+) -> tuple[bytes, str, float]: ...
+def detect_pixels(
+    pixels: bytes, width: int, height: int, channels: int, key: Optional[Key] = None
+) -> Detection: ...
+def mark_file(
+    input: str,
+    output: str,
+    title: str,
+    artist: str,
+    license: Optional[str] = None,
+    allow_training: bool = False,
+    key: Optional[Key] = None,
+    registry: Optional[str] = None,
+    credentials: Optional[str] = None,
+    strength: float = 1.0,
+) -> dict: ...
+def verify_file(
+    path: str,
+    key: Optional[Key] = None,
+    registry: Optional[str] = None,
+    credentials: Optional[str] = None,
+    trust: Optional[str] = None,
+) -> dict: ...
+def scan(
+    paths: list[str],
+    key: Optional[Key] = None,
+    column: Optional[str] = None,
+    with_columns: list[str] = ...,
+    threads: int = 0,
+) -> list[dict]: ...

@@ -1,0 +1,206 @@
+"""The inkseal Python package: results checked against the CLI on the same bytes, errors
+typed, inputs never modified."""
+
+from __future__ import annotations
+
+import io
+import os
+import pathlib
+import sqlite3
+import threading
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+import inkseal
+from conftest import hf_shard, run_cli, texture
+
+ID = "0123456789abcdef"
+
+
+def test_public_key_is_the_clis(cli, tmp_path, coffee_png):
+    (tmp_path / "c.png").write_bytes(coffee_png)
+    [record] = run_cli(cli, "detect", "--json", str(tmp_path / "c.png"))
+    assert inkseal.Key.public().id == record["key_id"]
+    key = inkseal.Key.generate()
+    assert key.id != record["key_id"]
+    path = tmp_path / "studio.key"
+    key.save(str(path))
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert inkseal.Key.load(str(path)).id == key.id
+    assert inkseal.Key.from_text(key.to_text()) == key
+    with pytest.raises(inkseal.KeyFileError):
+        key.save(str(path))  # exists: never replaced without overwrite=True
+
+
+def test_embed_bytes_then_detect(cli, tmp_path, coffee_png):
+    marked = inkseal.embed(coffee_png, work_id=ID)
+    assert marked[:8] == b"\x89PNG\r\n\x1a\n" and marked != coffee_png
+    found = inkseal.detect(marked)
+    assert (found.detected, found.work_id) == (True, ID)
+    assert found.p_value < 1e-6
+    assert found.rotation_deg is not None and abs(found.rotation_deg) < 1
+    # The CLI finds the same work with the same p-value in the same bytes.
+    (tmp_path / "m.png").write_bytes(marked)
+    [record] = run_cli(cli, "detect", "--json", str(tmp_path / "m.png"))
+    assert record["work_id"] == ID
+    assert record["p_value"] == pytest.approx(found.p_value, rel=1e-9)
+    clean = inkseal.detect(coffee_png)
+    assert (clean.detected, clean.work_id) == (False, None)
+    assert clean.p_value > 1e-3
+
+
+def test_embed_keeps_jpeg_and_private_keys_are_private(flower_jpg):
+    key = inkseal.Key.generate()
+    marked = inkseal.embed(flower_jpg, work_id=ID, key=key)
+    assert marked[:2] == b"\xff\xd8"
+    assert inkseal.detect(marked, key=key).work_id == ID
+    assert inkseal.detect(marked).work_id is None
+
+
+def test_numpy_arrays_round_trip():
+    pixels = texture()
+    before = pixels.copy()
+    marked = inkseal.embed(pixels, work_id=ID)
+    assert np.array_equal(pixels, before), "the input array was modified"
+    assert marked.shape == pixels.shape and marked.dtype == np.uint8
+    assert not np.array_equal(marked, pixels)
+    assert inkseal.detect(marked).work_id == ID
+    assert inkseal.detect(pixels).work_id is None
+
+
+def test_detect_batch_matches_the_cli_scan(cli, tmp_path, coffee_png, flower_jpg):
+    marked_a = inkseal.embed(coffee_png, work_id=ID)
+    marked_b = inkseal.embed(flower_jpg, work_id="00000000deadbeef")
+    cells = [marked_a, coffee_png, b"not an image", None, marked_b]
+    table = inkseal.detect_batch(pa.array(cells, type=pa.binary()), threads=2)
+    assert table.column_names == list(inkseal.RESULT_COLUMNS)
+    rows = table.to_pylist()
+    assert [r["detected"] for r in rows] == [True, False, False, False, True]
+    assert [r["work_id"] for r in rows] == [ID, None, None, None, "00000000deadbeef"]
+    assert rows[2]["error"].startswith("not a supported image")
+    assert rows[3]["error"] == "null image cell"
+    assert rows[0]["error"] is None and rows[2]["p_value"] is None
+
+    # The same bytes as files, scanned by the CLI: the same decisions and p-values.
+    folder = tmp_path / "shard"
+    folder.mkdir()
+    for i, cell in enumerate(cells):
+        if cell is not None:
+            (folder / f"{i}.png").write_bytes(cell)
+    records = {r["key"]: r for r in run_cli(cli, "scan", "--json", str(folder)) if r["type"] != "summary"}
+    for i, row in enumerate(rows):
+        if cells[i] is None:
+            continue
+        r = records[str(i)]
+        if r["type"] == "error":
+            assert row["error"] == r["error"]
+        else:
+            assert (row["detected"], row["work_id"]) == (r["detected"], r["work_id"])
+            assert row["p_value"] == pytest.approx(r["p_value"], rel=1e-9)
+
+    # A list of bytes, a chunked array and a Hugging Face image struct give the same rows.
+    assert inkseal.detect_batch(cells).to_pylist() == rows
+    chunked = pa.chunked_array([pa.array(cells[:2], pa.binary()), pa.array(cells[2:], pa.binary())])
+    assert inkseal.detect_batch(chunked).to_pylist() == rows
+    hf = pa.StructArray.from_arrays(
+        [pa.array(cells, pa.binary()), pa.array([f"{i}.png" for i in range(5)])], names=["bytes", "path"]
+    )
+    assert inkseal.detect_batch(hf).to_pylist() == rows
+
+
+def test_detect_batch_runs_beside_other_python_threads(coffee_png):
+    marked = inkseal.embed(coffee_png, work_id=ID)
+    results: list = []
+    workers = [
+        threading.Thread(target=lambda: results.append(inkseal.detect_batch([marked] * 4).to_pylist()))
+        for _ in range(3)
+    ]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert len(results) == 3
+    assert all(r["work_id"] == ID for rows in results for r in rows)
+
+
+def test_errors_are_typed(coffee_png):
+    with pytest.raises(inkseal.ImageError, match="not a supported image"):
+        inkseal.detect(b"definitely not an image")
+    tiny = texture(64, 64)
+    with pytest.raises(inkseal.ImageTooSmallError, match="at least 128 pixels"):
+        inkseal.embed(tiny)
+    assert issubclass(inkseal.ImageTooSmallError, inkseal.InksealError)
+    with pytest.raises(inkseal.KeyFileError):
+        inkseal.Key.from_text("not a key")
+    with pytest.raises(ValueError, match="16 hexadecimal digits"):
+        inkseal.embed(coffee_png, work_id="xyz")
+    with pytest.raises(TypeError):
+        inkseal.detect_batch(pa.array(["text"]))
+
+
+def test_mark_then_verify(tmp_path, coffee_png):
+    src = tmp_path / "harbour.png"
+    src.write_bytes(coffee_png)
+    registry = tmp_path / "registry.sqlite"
+    creds = tmp_path / "credentials"
+    out = tmp_path / "harbour.marked.png"
+    marked = inkseal.mark_file(
+        src, out, "Harbour at dusk", "A. Painter", registry=registry, credentials=creds
+    )
+    assert src.read_bytes() == coffee_png
+    assert out.exists() and len(marked["work_id"]) == 16
+    import hashlib
+
+    assert marked["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
+    rows = sqlite3.connect(registry).execute("SELECT state, title FROM works").fetchall()
+    assert rows == [("complete", "Harbour at dusk")]
+    assert inkseal.detect(out.read_bytes()).work_id == marked["work_id"]
+
+    v = inkseal.verify_file(out, registry=registry, credentials=creds)
+    assert (v["verdict"], v["binding"]) == ("verified", "agree")
+    assert v["bound_work_id"] == marked["work_id"]
+    assert v["watermark"].work_id == marked["work_id"]
+
+    # Stripped of its credentials (re-encoded pixels), the registry recovers the work.
+    stripped = tmp_path / "stripped.png"
+    # (embedding the same work ID again re-encodes the pixels without the manifest)
+    stripped.write_bytes(inkseal.embed(out.read_bytes(), work_id=marked["work_id"]))
+    v = inkseal.verify_file(stripped, registry=registry, credentials=creds)
+    assert v["verdict"] == "recovered"
+    assert v["recovered"]["title"] == "Harbour at dusk"
+
+    # Never over the input; nothing left behind.
+    with pytest.raises(ValueError, match="refusing to overwrite the input"):
+        inkseal.mark_file(src, src, "x", "y", registry=registry, credentials=creds)
+    assert src.read_bytes() == coffee_png
+    assert sqlite3.connect(registry).execute("SELECT count(*) FROM works").fetchone() == (1,)
+
+
+def test_scan_matches_the_cli(cli, tmp_path, coffee_png, flower_jpg):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "a.png").write_bytes(inkseal.embed(coffee_png, work_id=ID))
+    (folder / "b.jpg").write_bytes(flower_jpg)
+    (folder / "c.png").write_bytes(b"broken")
+    records = inkseal.scan(folder, threads=2)
+    expected = [r for r in run_cli(cli, "scan", "--json", str(folder)) if r["type"] != "summary"]
+    assert [(r["type"], r["key"], r["work_id"]) for r in records] == [
+        (r["type"], r["key"], r.get("work_id")) for r in expected
+    ]
+    assert [r["work_id"] for r in records] == [ID, None, None]
+
+
+def test_parquet_rows_keep_their_identity(cli, tmp_path):
+    shard = tmp_path / "train-00000-of-00001.parquet"
+    truth = hf_shard(shard, n=9, side=256)
+    records = [r for r in inkseal.scan(shard, with_columns=["url", "caption"]) if r["type"] == "sample"]
+    assert {r["with"]["url"]: r["work_id"] for r in records} == {
+        u: w for u, w in truth.items() if u != "https://example.org/7.png" and u != "https://example.org/8.png"
+    }
+    assert [r["path"] for r in records][:2] == ["img_000.png", "img_001.png"]
+    expected = [r for r in run_cli(cli, "scan", "--json", "--with", "url,caption", str(shard)) if r["type"] == "sample"]
+    assert [(r["with"]["url"], r["work_id"], r["path"]) for r in records] == [
+        (r["with"]["url"], r["work_id"], r["path"]) for r in expected
+    ]
