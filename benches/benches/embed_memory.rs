@@ -33,8 +33,11 @@ fn child(mp: f64) -> Result<(), String> {
     );
     let mut img = image::imageops::resize(&src, w, h, image::imageops::FilterType::Triangle);
     drop(src);
-    let mut embedder =
-        Embedder::new(&Key::public(), EmbedConfig::default()).map_err(|e| e.to_string())?;
+    let mut embedder = Embedder::new(
+        &Key::public(),
+        EmbedConfig::default().with_target_quality(None),
+    )
+    .map_err(|e| e.to_string())?;
     // "5" resets the high-water mark to the current resident set.
     std::fs::write("/proc/self/clear_refs", "5").map_err(|e| format!("clear_refs: {e}"))?;
     let before = status_kb("VmRSS:")?;

@@ -8,8 +8,9 @@
 use std::path::PathBuf;
 
 use image::RgbImage;
+use inkseal_benches::attacks::jpeg;
 use inkseal_benches::attacks::{ALL, Attack, EXTRA};
-use inkseal_benches::quality::{psnr, ssim};
+use inkseal_benches::quality::{psnr, ssim, ssimulacra2};
 use inkseal_benches::{env_list, testdata_images};
 use inkseal_mark::{
     DetectConfig, Detector, EmbedConfig, Embedder, ImageMut, ImageRef, Key, PixelLayout, WorkId,
@@ -33,6 +34,9 @@ struct ImageResult {
     size: (u32, u32),
     psnr: f64,
     ssim: f64,
+    ssimulacra2: f64,
+    /// The same quality figures for the original re-saved as JPEG q90, the reference.
+    jpeg90: [f64; 3],
     outcomes: Vec<(Attack, Outcome)>,
 }
 
@@ -92,11 +96,18 @@ fn run_image(
         }
         outcomes.push((*attack, o));
     }
+    let q90 = jpeg(original, 90);
     Ok(ImageResult {
         name: name.to_string(),
         size: (w, h),
         psnr: psnr(original, &marked),
         ssim: ssim(original, &marked),
+        ssimulacra2: ssimulacra2(original, &marked),
+        jpeg90: [
+            ssimulacra2(original, &q90),
+            psnr(original, &q90),
+            ssim(original, &q90),
+        ],
         outcomes,
     })
 }
@@ -157,19 +168,45 @@ fn main() {
 
     println!("# inkseal robustness benchmark\n");
     println!("key: published default; strength {strength}; threshold p <= 1e-6\n");
-    println!("| image | size | PSNR dB | SSIM |");
-    println!("|---|---|---|---|");
+    println!(
+        "| image | size | SSIMULACRA2 | PSNR dB | SSIM | JPEG q90: SSIMULACRA2 | PSNR dB | SSIM |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
     for r in &results {
         println!(
-            "| {} | {}x{} | {:.2} | {:.4} |",
-            r.name, r.size.0, r.size.1, r.psnr, r.ssim
+            "| {} | {}x{} | {:.1} | {:.2} | {:.4} | {:.1} | {:.2} | {:.4} |",
+            r.name,
+            r.size.0,
+            r.size.1,
+            r.ssimulacra2,
+            r.psnr,
+            r.ssim,
+            r.jpeg90[0],
+            r.jpeg90[1],
+            r.jpeg90[2]
         );
     }
     let n = results.len().max(1) as f64;
+    let mean = |f: &dyn Fn(&ImageResult) -> f64| results.iter().map(f).sum::<f64>() / n;
+    let worst =
+        |f: &dyn Fn(&ImageResult) -> f64| results.iter().map(f).fold(f64::INFINITY, f64::min);
     println!(
-        "| **mean** | | **{:.2}** | **{:.4}** |\n",
-        results.iter().map(|r| r.psnr).sum::<f64>() / n,
-        results.iter().map(|r| r.ssim).sum::<f64>() / n
+        "| **mean** | | **{:.1}** | **{:.2}** | **{:.4}** | {:.1} | {:.2} | {:.4} |",
+        mean(&|r| r.ssimulacra2),
+        mean(&|r| r.psnr),
+        mean(&|r| r.ssim),
+        mean(&|r| r.jpeg90[0]),
+        mean(&|r| r.jpeg90[1]),
+        mean(&|r| r.jpeg90[2])
+    );
+    println!(
+        "| **worst** | | **{:.1}** | {:.2} | {:.4} | {:.1} | {:.2} | {:.4} |\n",
+        worst(&|r| r.ssimulacra2),
+        worst(&|r| r.psnr),
+        worst(&|r| r.ssim),
+        worst(&|r| r.jpeg90[0]),
+        worst(&|r| r.jpeg90[1]),
+        worst(&|r| r.jpeg90[2])
     );
 
     println!(

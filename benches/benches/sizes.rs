@@ -54,7 +54,11 @@ fn marked(mp: f64) -> RgbImage {
 }
 
 fn engine() -> Embedder {
-    Embedder::new(&Key::public(), EmbedConfig::default()).unwrap_or_else(|e| panic!("{e}"))
+    Embedder::new(
+        &Key::public(),
+        EmbedConfig::default().with_target_quality(None),
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn pixels(img: &RgbImage) -> ItemsCount {

@@ -167,7 +167,7 @@ fn main() {
         .filter(|&n| n > 0)
         .unwrap_or(5);
     let key = Key::public();
-    let engines = Embedder::new(&key, EmbedConfig::default())
+    let engines = Embedder::new(&key, EmbedConfig::default().with_target_quality(None))
         .and_then(|e| Ok((e, Detector::new(&key, DetectConfig::default())?)));
     let (mut embedder, mut detector) = match engines {
         Ok(e) => e,

@@ -32,7 +32,8 @@ fn main() -> Result<(), String> {
     }
     let runs = runs.max(1);
     let key = Key::public();
-    let mut embedder = Embedder::new(&key, EmbedConfig::default()).map_err(|e| e.to_string())?;
+    let mut embedder = Embedder::new(&key, EmbedConfig::default().with_target_quality(None))
+        .map_err(|e| e.to_string())?;
     let mut detector = Detector::new(&key, DetectConfig::default()).map_err(|e| e.to_string())?;
     let id = WorkId(0x0123_4567_89ab_cdef);
     for file in files {

@@ -1,4 +1,5 @@
-//! Image quality metrics: PSNR over RGB and SSIM on luma.
+//! Image quality metrics: PSNR over RGB, SSIM on luma, and SSIMULACRA2 (the perceptual metric
+//! used to tune JPEG XL and AVIF; 90 is visually lossless, 70 high quality, 50 medium).
 
 use image::RgbImage;
 
@@ -69,6 +70,16 @@ pub fn ssim(a: &RgbImage, b: &RgbImage) -> f64 {
         })
         .sum::<f64>()
         / n
+}
+
+/// SSIMULACRA2 of `distorted` against `reference` (both sRGB), by the rust-av `ssimulacra2`
+/// crate through [`inkseal_mark::ssimulacra2`]: 100 for identical images, 90 visually
+/// lossless, 70 high quality, 50 medium; NaN when the sizes differ or an image is under 8x8.
+pub fn ssimulacra2(reference: &RgbImage, distorted: &RgbImage) -> f64 {
+    match (crate::rgb_view(reference), crate::rgb_view(distorted)) {
+        (Ok(a), Ok(b)) => inkseal_mark::ssimulacra2(a, b).unwrap_or(f64::NAN),
+        _ => f64::NAN,
+    }
 }
 
 #[cfg(test)]

@@ -3,11 +3,11 @@
 //! return the exact ID, and the same attacks on the unmarked originals must find nothing.
 //! The full table comes from `cargo bench -p inkseal-benches --bench robustness`.
 //!
-//! One case is thin: social upload (halve, then JPEG 75) of the flat scikit-image logo keeps
-//! the exact ID for 95 of 100 IDs (91 before the block mask), measured with
-//! `cargo run --release -p inkseal-benches --example margin -- skimage_logo.png 100 social`.
+//! One case is thin: social upload (halve, then JPEG 75) of the flat scikit-image logo. With
+//! the activity mask it kept the exact ID for 95 of 100 IDs; at the perceptual target
+//! (SSIMULACRA2 86, issue 12) for about half of them, and at strength 2 for nearly all.
 //! A single fixed ID would pass or fail by luck, so that case is checked as a rate over 20 IDs
-//! (all 20 of these pass; the test asks for 18).
+//! at both strengths.
 
 use inkseal_benches::attacks::Attack;
 use inkseal_benches::{rgb_view, testdata_images};
@@ -70,21 +70,35 @@ fn required_attacks_keep_the_exact_id_and_never_fire_on_unmarked_images()
 fn social_upload_of_the_flat_logo_keeps_the_id_for_most_ids()
 -> Result<(), Box<dyn std::error::Error>> {
     let (mut emb, mut det) = engines()?;
+    let mut strong = Embedder::new(&Key::public(), EmbedConfig::default().with_strength(2.0))?;
     let images = testdata_images(&[THIN.0.to_string()]);
     let (_, original) = images.first().ok_or("missing test image")?;
     let attack = Attack::by_name(THIN.1).ok_or("unknown attack")?;
     let (w, h) = original.dimensions();
-    let mut exact = 0;
+    let mut exact = [0u32; 2];
     for k in 0..20u64 {
         let id = WorkId(0x2468_ace0_0000_0000 ^ k.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-        let mut marked = original.clone();
-        emb.embed(ImageMut::new(&mut marked, w, h, PixelLayout::Rgb8)?, id)?;
-        let a = attack.apply(&marked, 7);
-        let d = det.detect(rgb_view(&a)?)?;
-        // A wrong ID would be a false attribution, which must never happen.
-        assert!(d.work_id.is_none() || d.work_id == Some(id), "{d:?}");
-        exact += u32::from(d.detected && d.work_id == Some(id));
+        for (n, e) in [&mut emb, &mut strong].into_iter().enumerate() {
+            let mut marked = original.clone();
+            e.embed(ImageMut::new(&mut marked, w, h, PixelLayout::Rgb8)?, id)?;
+            let a = attack.apply(&marked, 7);
+            let d = det.detect(rgb_view(&a)?)?;
+            // A wrong ID would be a false attribution, which must never happen.
+            assert!(d.work_id.is_none() || d.work_id == Some(id), "{d:?}");
+            exact[n] += u32::from(d.detected && d.work_id == Some(id));
+        }
     }
-    assert!(exact >= 18, "only {exact} of 20 IDs survived");
+    // At the default perceptual target (SSIMULACRA2 86) this case is lost about half the
+    // time (10 of 20 when measured); strength 2 brings it back.
+    assert!(
+        exact[0] >= 7,
+        "only {} of 20 IDs survived at the default",
+        exact[0]
+    );
+    assert!(
+        exact[1] >= 18,
+        "only {} of 20 IDs survived at strength 2",
+        exact[1]
+    );
     Ok(())
 }

@@ -25,6 +25,11 @@ struct EmbedRecord {
     key_id: String,
     /// `null` when nothing changed (infinite PSNR).
     psnr_db: f64,
+    /// SSIMULACRA2 of the written file against the input's pixels (90 visually lossless;
+    /// re-saving as JPEG q90 scores about 85); `null` when it could not be computed.
+    ssimulacra2: Option<f64>,
+    /// The mark's amplitude against the perceptual model's default (strength included).
+    gain: f64,
     /// The image is mostly pure white or black: the mark will not survive recompression.
     fragile: bool,
 }
@@ -59,6 +64,7 @@ pub fn run(opts: &EmbedOpts) -> Result<Outcome> {
     }
 
     let (w, h, layout) = (picture.width, picture.height, picture.layout);
+    let original = picture.pixels.clone();
     let image = ImageMut::new(&mut picture.pixels, w, h, layout)?;
     let report = match embedder.embed(image, id) {
         Ok(r) => r,
@@ -73,6 +79,9 @@ pub fn run(opts: &EmbedOpts) -> Result<Outcome> {
     let notes = atomic::write_with(output, &options, |f, _| image::encode(&picture, f))
         .with_context(|| format!("output {}", output.display()))?;
     report_notes(&notes, output);
+    let quality = std::fs::read(output)
+        .ok()
+        .and_then(|written| picture.encoded_quality(&original, &written, report.ssimulacra2));
     if report.is_fragile() {
         output::warning(format!(
             "{}: {:.0}% of this image is pure white or black, where a mark can only be one level \
@@ -83,6 +92,9 @@ pub fn run(opts: &EmbedOpts) -> Result<Outcome> {
         ));
     }
 
+    if !opts.json {
+        output::quality_note(output, quality);
+    }
     let mut out = std::io::stdout().lock();
     if opts.json {
         let record = EmbedRecord {
@@ -92,6 +104,8 @@ pub fn run(opts: &EmbedOpts) -> Result<Outcome> {
             work_id: id.to_string(),
             key_id: key.id(),
             psnr_db: report.psnr_db,
+            ssimulacra2: quality,
+            gain: report.quality_gain,
             fragile: report.is_fragile(),
         };
         output::json_line(&mut out, &record)?;

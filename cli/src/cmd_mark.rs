@@ -30,6 +30,11 @@ struct MarkRecord {
     registry: String,
     sha256: String,
     psnr_db: f64,
+    /// SSIMULACRA2 of the written file against the input's pixels (90 visually lossless;
+    /// re-saving as JPEG q90 scores about 85); `null` when it could not be computed.
+    ssimulacra2: Option<f64>,
+    /// The mark's amplitude against the perceptual model's default (strength included).
+    gain: f64,
     fragile: bool,
 }
 
@@ -71,6 +76,7 @@ pub fn run(opts: &MarkOpts) -> Result<Outcome> {
         .mark_picture(picture, output, &info, &chosen.signer, &mut registry)
         .map_err(|e| inkseal_core::mark::name_input(e, input))?;
     let report = &marked.report;
+    let quality = marked.ssimulacra2;
     if report.is_fragile() {
         output::warning(format!(
             "{}: {:.0}% of this image is pure white or black; the mark will likely not survive \
@@ -78,6 +84,9 @@ pub fn run(opts: &MarkOpts) -> Result<Outcome> {
             output.display(),
             report.extreme_share * 100.0
         ));
+    }
+    if !opts.json {
+        output::quality_note(output, quality);
     }
     let mut out = std::io::stdout().lock();
     if opts.json {
@@ -112,6 +121,8 @@ fn mark_record(
         registry: output::json_path(registry.path()),
         sha256: hex::encode(marked.sha256),
         psnr_db: marked.report.psnr_db,
+        ssimulacra2: marked.ssimulacra2,
+        gain: marked.report.quality_gain,
         fragile: marked.report.is_fragile(),
     }
 }

@@ -204,7 +204,8 @@ pub struct MarkOpts {
     #[arg(long, value_name = "DIR")]
     pub credentials: Option<PathBuf>,
 
-    /// Mark strength in (0, 8]; higher is more robust and more visible.
+    /// Mark strength in (0, 8]: multiplies the amplitude chosen for the perceptual target
+    /// (SSIMULACRA2 86); higher is more robust and more visible (the score is printed).
     #[arg(long, value_name = "X", default_value_t = 1.0)]
     pub strength: f32,
 
@@ -381,7 +382,8 @@ pub struct EmbedOpts {
     #[arg(long, value_name = "FILE")]
     pub key: Option<PathBuf>,
 
-    /// Mark strength in (0, 8]; higher is more robust and more visible.
+    /// Mark strength in (0, 8]: multiplies the amplitude chosen for the perceptual target
+    /// (SSIMULACRA2 86); higher is more robust and more visible (the score is printed).
     #[arg(long, value_name = "X", default_value_t = 1.0)]
     pub strength: f32,
 

@@ -72,6 +72,17 @@ pub fn json_line(out: &mut impl Write, value: &impl serde::Serialize) -> anyhow:
     Ok(())
 }
 
+/// Tells the user what a mark costs: the marked file's SSIMULACRA2, when it was scored.
+pub fn quality_note(path: &std::path::Path, ssimulacra2: Option<f64>) {
+    if let Some(q) = ssimulacra2 {
+        note(format!(
+            "{}: SSIMULACRA2 {q:.1} against the original (90 is visually lossless; the same \
+             image re-saved as JPEG q90 scores about 85)",
+            path.display()
+        ));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -47,6 +47,9 @@ pub struct Marked {
     pub sha256: [u8; 32],
     /// What the embedder measured.
     pub report: EmbedReport,
+    /// SSIMULACRA2 of the written file against the input's pixels (for a JPEG output the
+    /// file is decoded again and scored); `None` when it was not scored.
+    pub ssimulacra2: Option<f64>,
     /// What the encoder could not carry over.
     pub notes: WriteNotes,
 }
@@ -188,6 +191,7 @@ impl Marker {
         temp: &Path,
     ) -> Result<Marked> {
         let (w, h, layout) = (picture.width, picture.height, picture.layout);
+        let original = picture.pixels.clone();
         let report = match self.embedder.embed(
             ImageMut::new(&mut picture.pixels, w, h, layout)?,
             WorkId(id),
@@ -215,6 +219,7 @@ impl Marker {
             )));
         }
         let sha256: [u8; 32] = Sha256::digest(&signed.asset).into();
+        let ssimulacra2 = picture.encoded_quality(&original, &signed.asset, report.ssimulacra2);
 
         let where_ = format!("registry {}", registry.path().display());
         let what = || where_.clone();
@@ -259,6 +264,7 @@ impl Marker {
             output: output.to_path_buf(),
             sha256,
             report,
+            ssimulacra2,
             notes,
         })
     }

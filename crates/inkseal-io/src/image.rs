@@ -221,6 +221,29 @@ impl Picture {
         8 * u16::from(self.source_color.bytes_per_pixel())
             / u16::from(self.source_color.channel_count().max(1))
     }
+
+    /// SSIMULACRA2 of `encoded`, the file written from this (marked) picture, against the
+    /// `original` pixels it was marked from (same size and layout). A lossless output holds
+    /// exactly the marked pixels, whose score the embedder already gave (`marked`); a JPEG
+    /// is decoded again and scored, since its encoding costs quality of its own. `None`
+    /// when it cannot be scored.
+    pub fn encoded_quality(
+        &self,
+        original: &[u8],
+        encoded: &[u8],
+        marked: Option<f64>,
+    ) -> Option<f64> {
+        if self.format != ImageFormat::Jpeg {
+            return marked;
+        }
+        let written = decode_bytes(encoded, &DecodeOptions::for_marking()).ok()?;
+        if (written.width, written.height, written.layout) != (self.width, self.height, self.layout)
+        {
+            return None;
+        }
+        let view = |px| inkseal_mark::ImageRef::new(px, self.width, self.height, self.layout);
+        inkseal_mark::ssimulacra2(view(original).ok()?, view(&written.pixels).ok()?).ok()
+    }
 }
 
 /// The name of a format for messages.

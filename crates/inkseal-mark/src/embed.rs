@@ -6,31 +6,36 @@ use rustfft::num_complex::Complex32;
 
 use crate::code;
 use crate::fft::Fft2;
-use crate::mask::{BLOCK, FLOOR, block_mask_in, upsampled_row};
-use crate::num::round_i32;
+use crate::mask::{Mask, Model, block_coords, mask_row, perceptual_mask};
 use crate::pixels::PixelLayout;
 use crate::pool;
+use crate::quality::ssimulacra2;
 use crate::tile::{ANALYSIS_SHORT_SIDE, Layout, OVERSAMPLE, TILE};
-use crate::{Error, ImageMut, Key, Result, WorkId};
+use crate::{Error, ImageMut, ImageRef, Key, Result, WorkId};
 
 /// Mark amplitude in gray levels where the mask is 1, at strength 1.
 const BASE_AMPLITUDE: f32 = 2.5;
+/// Largest amplitude in flat colour, in gray levels of tile RMS (peaks reach 2.2 times this):
+/// at 0.8 (what the metric allowed on smooth illustrations) a mottled pattern showed on
+/// plasma_elarun's gradients and gnome_truchet's flat orange at 100%.
+const FLAT_CAP: f32 = 0.5;
 /// Pixels whose every channel is at least this are near white.
 const NEAR_WHITE: f32 = 245.0;
 /// Pixels whose every channel is at most this are near black.
 const NEAR_BLACK: f32 = 10.0;
 /// Largest tile value, in units of its RMS.
 const TILE_PEAK: f32 = 2.2;
-/// Images whose mark would leave them above this PSNR get a stronger mark, up to
-/// [`MAX_QUALITY_GAIN`] times (flat colour still moves by one level at most).
-const TARGET_PSNR_DB: f64 = 41.0;
-/// Largest such gain.
-const MAX_QUALITY_GAIN: f64 = 1.5;
-/// Window radius, in 2x2 blocks, of the activity measure behind the mask (a 10x10-pixel
-/// window; its quiet neighbours are 4 pixels away diagonally).
-const MASK_RADIUS: usize = 2;
-/// The quality gain is estimated from one row in this many.
-const ESTIMATE_STRIDE: usize = 4;
+/// Default perceptual target: the SSIMULACRA2 of the marked image against its original.
+pub const DEFAULT_TARGET_QUALITY: f64 = 86.0;
+/// How close to the target the chosen strength must come.
+const TARGET_TOLERANCE: f64 = 0.75;
+/// Most markings (each scored) when aiming at the target.
+const MAX_TRIES: usize = 6;
+/// The first gain tried: about the median chosen on `testdata/` and `testdata/art/`
+/// (0.13 to 1.5), so most images need two or three scorings.
+const FIRST_GAIN: f32 = 0.5;
+/// Range of the gain the target may choose, against the model's amplitude.
+const GAIN_RANGE: (f32, f32) = (0.05, 6.0);
 /// Rows per unit of parallel work when the mark is added.
 const BAND_ROWS: usize = 32;
 
@@ -43,6 +48,14 @@ pub struct EmbedConfig {
     pub strength: f32,
     /// Largest image, in pixels, accepted.
     pub max_pixels: u64,
+    /// The SSIMULACRA2 score the mark aims at (at strength 1): the embedder marks, scores
+    /// the result against the original and adjusts the mark's amplitude until it lands
+    /// within a point of this (2-4 scorings, about 0.9 s per megapixel each). `None` marks
+    /// once at the perceptual model's fixed amplitude, fast, with no guarantee of quality.
+    pub target_quality: Option<f64>,
+    /// Whether to score the marked image when no target is set (the score is always given
+    /// when there is a target).
+    pub score_quality: bool,
 }
 
 impl Default for EmbedConfig {
@@ -50,6 +63,8 @@ impl Default for EmbedConfig {
         EmbedConfig {
             strength: 1.0,
             max_pixels: crate::DEFAULT_MAX_PIXELS,
+            target_quality: Some(DEFAULT_TARGET_QUALITY),
+            score_quality: false,
         }
     }
 }
@@ -64,6 +79,19 @@ impl EmbedConfig {
     /// Sets the largest image, in pixels, accepted.
     pub fn with_max_pixels(mut self, max_pixels: u64) -> Self {
         self.max_pixels = max_pixels;
+        self
+    }
+
+    /// Sets the perceptual target ([`EmbedConfig::target_quality`]); `None` for the fast,
+    /// fixed-amplitude mark.
+    pub fn with_target_quality(mut self, target: Option<f64>) -> Self {
+        self.target_quality = target;
+        self
+    }
+
+    /// Sets whether to score the mark when there is no target.
+    pub fn with_score_quality(mut self, score: bool) -> Self {
+        self.score_quality = score;
         self
     }
 }
@@ -83,9 +111,12 @@ pub struct EmbedReport {
     /// but loses it to JPEG quality 75 and below, WebP and blur: see
     /// [`EmbedReport::FRAGILE_EXTREME_SHARE`].
     pub extreme_share: f64,
-    /// How much the mark was raised because the image had quality to spare (1.0 to 1.5;
-    /// 1.0 for busy photographs).
+    /// The mark's amplitude against the perceptual model's, as chosen for the target
+    /// quality and times the strength (the strength alone when there is no target).
     pub quality_gain: f64,
+    /// SSIMULACRA2 of the marked image against the original (100 identical, 90 visually
+    /// lossless, 70 high quality), when scored: always with a target quality.
+    pub ssimulacra2: Option<f64>,
 }
 
 impl EmbedReport {
@@ -162,7 +193,6 @@ impl Embedder {
         // Working memory comes from this thread's pool and goes back to it at the end, so
         // marking many images does not page in fresh memory for each.
         let view = image.as_ref();
-        let mask_buf = pool::take_any(mask_len(w, h));
         let n = self.fft.n();
         // Image pixel x sits at analysis coordinate (x + 0.5) * s - 0.5, in tile cells.
         let s = ANALYSIS_SHORT_SIDE as f64 / short as f64;
@@ -175,7 +205,7 @@ impl Embedder {
         let table_buf = (n * 4 <= h as usize * 3).then(|| pool::take_any(n * w as usize));
         // The tile (an inverse FFT) and its table are made while the mask is computed.
         let (mask, table) = rayon::join(
-            || block_mask_in(&view, MASK_RADIUS, mask_buf),
+            || perceptual_mask(&view, &Model::standard()),
             || {
                 self.fine_tile(id);
                 table_buf.map(|mut table: Vec<f32>| {
@@ -188,71 +218,103 @@ impl Embedder {
             },
         );
         let tile = &self.tile;
+        let (bh, bw) = mask.flat.dim();
         let painter = Painter {
+            mask_xs: block_coords(w, mask.block, bw),
+            mask_ys: block_coords(h, mask.block, bh),
             mask: &mask,
             tile,
             table: table.as_deref(),
             xs,
             ys: coords(h),
-            amp: BASE_AMPLITUDE * self.config.strength,
+            amp: BASE_AMPLITUDE,
+            flat: Model::standard().flat,
             layout: image.layout,
         };
-        let colour = match image.layout {
-            PixelLayout::Gray8 => 1,
-            _ => 3,
-        };
-        let row_len = w as usize * image.layout.channels();
-        // Images that take the mark with quality to spare (mostly flat artwork, smooth
-        // gradients) get more of it: estimate the PSNR from every fourth row, then raise the
-        // mark towards TARGET_PSNR_DB. Flat colour still moves by one level at most. Rows are
-        // independent, so they are shared among threads; the sums are integers, so the
-        // result never depends on the thread count.
-        let data = &*image.data;
-        let estimates: Vec<u64> = (0..(h as usize).div_ceil(ESTIMATE_STRIDE))
-            .into_par_iter()
-            .map_init(
-                || painter.scratch(),
-                |scratch, k| {
-                    let row = ESTIMATE_STRIDE * k;
-                    painter.estimate_row(row, &data[row * row_len..(row + 1) * row_len], scratch)
-                },
-            )
-            .collect();
-        let est_err = estimates.iter().sum::<u64>() as f64;
-        let est_n = (estimates.len() * w as usize) as f64;
-        // Squared error allowed at the target PSNR; the error grows with the square of the
-        // gain (less in flat colour, which is capped).
-        let budget = est_n * 255.0 * 255.0 / 10f64.powf(TARGET_PSNR_DB / 10.0);
-        let gain = if est_err > 0.0 {
-            (budget / est_err).sqrt().clamp(1.0, MAX_QUALITY_GAIN) as f32
-        } else {
-            1.0
-        };
-        let bands: Vec<(u64, u64)> = image
-            .data
-            .par_chunks_mut(row_len * BAND_ROWS)
-            .enumerate()
-            .map_init(
-                || painter.scratch(),
-                |scratch, (band, chunk)| {
-                    let (mut sq_err, mut extreme) = (0u64, 0u64);
-                    for (i, line) in chunk.chunks_exact_mut(row_len).enumerate() {
-                        let (e, x) = painter.paint_row(band * BAND_ROWS + i, line, gain, scratch);
-                        sq_err += e;
-                        extreme += x;
+        let ImageMut {
+            data,
+            layout,
+            width: _,
+            height: _,
+        } = image;
+        let outcome = match self.config.target_quality {
+            None => {
+                let original = self.config.score_quality.then(|| data.to_vec());
+                let gain = self.config.strength;
+                let stats = painter.paint(data, gain);
+                let score = match original {
+                    Some(original) => Some(ssimulacra2(
+                        ImageRef::new(&original, w, h, layout)?,
+                        ImageRef::new(data, w, h, layout)?,
+                    )?),
+                    None => None,
+                };
+                (stats, gain as f64, score)
+            }
+            Some(target) => {
+                let original = data.to_vec();
+                let score = |marked: &[u8]| -> Result<f64> {
+                    ssimulacra2(
+                        ImageRef::new(&original, w, h, layout)?,
+                        ImageRef::new(marked, w, h, layout)?,
+                    )
+                };
+                let mut tried: Vec<(f32, f64)> = Vec::new();
+                let mut gain = FIRST_GAIN;
+                let mut stats;
+                loop {
+                    data.copy_from_slice(&original);
+                    stats = painter.paint(data, gain);
+                    let s = score(data)?;
+                    tried.push((gain, s));
+                    if (s - target).abs() <= TARGET_TOLERANCE || tried.len() >= MAX_TRIES {
+                        break;
                     }
-                    (sq_err, extreme)
-                },
-            )
-            .collect();
+                    let next = next_gain(&tried, target);
+                    if (next - gain).abs() < 1e-3 * gain {
+                        break;
+                    }
+                    gain = next;
+                }
+                let last = tried.last().copied().unwrap_or((gain, 100.0));
+                // The last try missed the target from below: fall back to the strongest try
+                // that met it, or the weakest tried.
+                let (g, s) = if last.1 + TARGET_TOLERANCE < target {
+                    tried
+                        .iter()
+                        .copied()
+                        .filter(|t| t.1 + TARGET_TOLERANCE >= target)
+                        .max_by(|a, b| a.0.total_cmp(&b.0))
+                        .or_else(|| tried.iter().copied().min_by(|a, b| a.0.total_cmp(&b.0)))
+                        .unwrap_or(last)
+                } else {
+                    last
+                };
+                if g != last.0 {
+                    data.copy_from_slice(&original);
+                    stats = painter.paint(data, g);
+                }
+                let mut score_out = Some(s);
+                let mut g = g;
+                if self.config.strength != 1.0 {
+                    g *= self.config.strength;
+                    data.copy_from_slice(&original);
+                    stats = painter.paint(data, g);
+                    score_out = Some(score(data)?);
+                }
+                (stats, g as f64, score_out)
+            }
+        };
+        let ((sq_err, extreme), gain, score) = outcome;
         drop(painter);
-        pool::give_plane(mask);
         if let Some(table) = table {
             pool::give(table);
         }
-        let sq_err = bands.iter().map(|b| b.0).sum::<u64>() as f64;
-        let extreme: u64 = bands.iter().map(|b| b.1).sum();
-        let mse = sq_err / (w as f64 * h as f64 * colour as f64);
+        let colour = match layout {
+            PixelLayout::Gray8 => 1,
+            _ => 3,
+        };
+        let mse = sq_err as f64 / (w as f64 * h as f64 * colour as f64);
         let psnr_db = if mse > 0.0 {
             10.0 * (255.0f64 * 255.0 / mse).log10()
         } else {
@@ -262,21 +324,61 @@ impl Embedder {
             psnr_db,
             period_px: TILE as f64 / s,
             extreme_share: extreme as f64 / (w as f64 * h as f64),
-            quality_gain: gain as f64,
+            quality_gain: gain,
+            ssimulacra2: score,
         })
     }
 }
 
-/// Values in the block mask of a `w x h` image.
-fn mask_len(w: u32, h: u32) -> usize {
-    (w as usize).div_ceil(BLOCK) * (h as usize).div_ceil(BLOCK)
+/// The next gain to try towards `target`, from the tries so far (gain, score). The error
+/// 100 - score grows about as a power of the gain, so the next gain comes from a straight
+/// line in log error against log gain: between the closest tries on either side of the
+/// target once there are such, else through the two tries closest to it (exponent 1 from a
+/// single try).
+fn next_gain(tried: &[(f32, f64)], target: f64) -> f32 {
+    let err = |s: f64| (100.0 - s).max(1e-3);
+    let want = err(target);
+    let closest = |above: bool| {
+        tried
+            .iter()
+            .copied()
+            .filter(|t| (t.1 >= target) == above)
+            .min_by(|a, b| (a.1 - target).abs().total_cmp(&(b.1 - target).abs()))
+    };
+    let pair = match (closest(true), closest(false)) {
+        (Some(a), Some(b)) => Some((a, b)),
+        _ => {
+            let mut near: Vec<(f32, f64)> = tried.to_vec();
+            near.sort_by(|a, b| (a.1 - target).abs().total_cmp(&(b.1 - target).abs()));
+            near.get(1).map(|&b| (near[0], b))
+        }
+    };
+    let g = match pair {
+        Some(((ga, sa), (gb, sb))) => {
+            let fit = (err(sa) / err(sb)).ln() / (ga as f64 / gb as f64).ln();
+            let slope = if fit.is_finite() && fit > 0.2 {
+                fit.min(4.0)
+            } else {
+                1.0
+            };
+            ga as f64 * (want / err(sa)).powf(1.0 / slope)
+        }
+        None => match tried.first() {
+            Some(&(g, s)) => g as f64 * want / err(s),
+            None => 1.0,
+        },
+    };
+    (g as f32).clamp(GAIN_RANGE.0, GAIN_RANGE.1)
 }
 
 /// Adds the mark to one row of pixels at a time: everything a row needs, shared by the
 /// threads.
 struct Painter<'a> {
-    /// The activity mask on blocks of pixels (see [`block_mask`]).
-    mask: &'a Array2<f32>,
+    /// The perceptual mask on blocks of pixels.
+    mask: &'a Mask,
+    /// Per image column and row: the two mask blocks around it and the weight of the second.
+    mask_xs: Vec<(u32, u32, f32)>,
+    mask_ys: Vec<(u32, u32, f32)>,
     /// The oversampled spatial tile.
     tile: &'a Array2<f32>,
     /// Each row of the tile interpolated at every image column ([`tile_line`]), when the
@@ -287,6 +389,8 @@ struct Painter<'a> {
     ys: Vec<(u32, u32, f32)>,
     /// Mark amplitude in gray levels where the mask is 1, before the quality gain.
     amp: f32,
+    /// The model's flat-colour amplitude, in units of the mask.
+    flat: f32,
     layout: PixelLayout,
 }
 
@@ -294,8 +398,9 @@ struct Painter<'a> {
 struct RowScratch {
     /// One value per block of the row.
     blocks: Vec<f32>,
-    /// The mask per pixel.
+    /// The two parts of the mask per pixel.
     mask: Vec<f32>,
+    mask_texture: Vec<f32>,
     /// The two tile rows around the row, interpolated at every column (without a table).
     lines: [Vec<f32>; 2],
     /// The change each pixel asks for, in whole gray levels, before the pixel's own limits.
@@ -325,8 +430,17 @@ fn tile_line(tile: &Array2<f32>, r: usize, xs: &[(u32, u32, f32)], out: &mut [f3
     }
 }
 
-/// Masks at or below this are flat colour, where the mark moves by one level at most.
-const FLAT: f32 = FLOOR + 0.01;
+/// A uniform value in [0, 1) for pixel `(x, y)`, from an integer hash of its position.
+#[inline(always)]
+fn dither(x: u32, y: u32) -> f32 {
+    let mut k = x.wrapping_mul(0x9e37_79b1) ^ y.wrapping_mul(0x85eb_ca77).rotate_left(13);
+    k ^= k >> 16;
+    k = k.wrapping_mul(0x7feb_352d);
+    k ^= k >> 15;
+    k = k.wrapping_mul(0x846c_a68b);
+    k ^= k >> 16;
+    (k >> 8) as f32 * (1.0 / (1u32 << 24) as f32)
+}
 /// [`NEAR_WHITE`] and [`NEAR_BLACK`] as bytes.
 const NEAR_WHITE_U8: u8 = NEAR_WHITE as u8;
 const NEAR_BLACK_U8: u8 = NEAR_BLACK as u8;
@@ -354,8 +468,9 @@ impl Painter<'_> {
         let w = self.xs.len();
         let lines = if self.table.is_some() { 0 } else { w };
         RowScratch {
-            blocks: vec![0.0; self.mask.dim().1],
+            blocks: vec![0.0; self.mask.flat.dim().1],
             mask: vec![0.0; w],
+            mask_texture: vec![0.0; w],
             lines: [vec![0.0; lines], vec![0.0; lines]],
             want: vec![0; w],
         }
@@ -366,7 +481,23 @@ impl Painter<'_> {
     /// interpolated at the pixel's column), times the mask, rounded (rounding commutes with
     /// the pixel's whole-level limits applied after), and at most one level in flat colour.
     fn prepare(&self, row: usize, amp: f32, scratch: &mut RowScratch) {
-        upsampled_row(self.mask, row, &mut scratch.blocks, &mut scratch.mask);
+        mask_row(
+            &self.mask.flat,
+            self.mask_ys[row],
+            &self.mask_xs,
+            &mut scratch.blocks,
+            &mut scratch.mask,
+        );
+        mask_row(
+            &self.mask.texture,
+            self.mask_ys[row],
+            &self.mask_xs,
+            &mut scratch.blocks,
+            &mut scratch.mask_texture,
+        );
+        // Flat colour never takes more than FLAT_CAP gray levels (tile RMS), whatever the
+        // gain: the eye sees a smooth pattern there well before the metric objects.
+        let amp_flat = (amp * self.flat).min(FLAT_CAP);
         let (y0, y1, fy) = self.ys[row];
         let (y0, y1) = (y0 as usize, y1 as usize);
         let w = self.xs.len();
@@ -379,22 +510,49 @@ impl Painter<'_> {
                 (l0, l1)
             }
         };
-        for (((want, &m), &a), &b) in scratch.want.iter_mut().zip(&scratch.mask).zip(t0).zip(t1) {
+        for (x, ((((want, &f), &m), &a), &b)) in scratch
+            .want
+            .iter_mut()
+            .zip(&scratch.mask)
+            .zip(&scratch.mask_texture)
+            .zip(t0)
+            .zip(t1)
+            .enumerate()
+        {
             let t = (1.0 - fy) * a + fy * b;
-            let d = round_i32(amp * m * t);
-            *want = if m <= FLAT { d.clamp(-1, 1) } else { d };
+            let m = amp_flat * f + amp * m;
+            // Dithered rounding: the expected change is exactly the mark, so a mark below one
+            // gray level is kept as a fine scatter of one-level changes instead of flat
+            // patches where rounding would switch it on and off.
+            *want = (m * t + dither(x as u32, row as u32)).floor() as i32;
         }
     }
 
-    /// The squared change the mark would make to row `row` at gain 1, summed over its pixels
-    /// (every colour sample of a pixel moves by the same amount).
-    fn estimate_row(&self, row: usize, line: &[u8], scratch: &mut RowScratch) -> u64 {
-        self.prepare(row, self.amp, scratch);
-        match self.layout {
-            PixelLayout::Gray8 => estimate::<1, 1>(line, &scratch.want),
-            PixelLayout::Rgb8 => estimate::<3, 3>(line, &scratch.want),
-            PixelLayout::Rgba8 => estimate::<4, 3>(line, &scratch.want),
-        }
+    /// Marks every row of `data` at `gain` times the amplitude; returns the squared error over
+    /// colour samples and the number of near-white or near-black pixels. Rows are shared
+    /// among threads; the sums are integers, so the result never depends on the thread count.
+    fn paint(&self, data: &mut [u8], gain: f32) -> (u64, u64) {
+        let row_len = self.xs.len() * self.layout.channels();
+        let bands: Vec<(u64, u64)> = data
+            .par_chunks_mut(row_len * BAND_ROWS)
+            .enumerate()
+            .map_init(
+                || self.scratch(),
+                |scratch, (band, chunk)| {
+                    let (mut sq_err, mut extreme) = (0u64, 0u64);
+                    for (i, line) in chunk.chunks_exact_mut(row_len).enumerate() {
+                        let (e, x) = self.paint_row(band * BAND_ROWS + i, line, gain, scratch);
+                        sq_err += e;
+                        extreme += x;
+                    }
+                    (sq_err, extreme)
+                },
+            )
+            .collect();
+        (
+            bands.iter().map(|b| b.0).sum(),
+            bands.iter().map(|b| b.1).sum(),
+        )
     }
 
     /// Marks row `row` in place; returns its squared error over colour samples and its
@@ -413,16 +571,6 @@ impl Painter<'_> {
             PixelLayout::Rgba8 => paint::<4, 3>(line, &scratch.want),
         }
     }
-}
-
-/// The squared change of a row of `CH`-byte pixels for the prepared `want`.
-fn estimate<const CH: usize, const COLOUR: usize>(line: &[u8], want: &[i32]) -> u64 {
-    let mut err = 0u64;
-    for (px, &want) in line.chunks_exact(CH).zip(want) {
-        let (d, _) = limit::<COLOUR>(&px[..COLOUR], want);
-        err += (d * d) as u64;
-    }
-    err
 }
 
 /// Adds the prepared `want` to a row of `CH`-byte pixels; returns the squared error over its
@@ -445,7 +593,6 @@ fn paint<const CH: usize, const COLOUR: usize>(line: &mut [u8], want: &[i32]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mask::block_mask;
 
     /// The per-row interpolation used for short images asks for exactly the change the
     /// table of interpolated tile rows gives, on every row.
@@ -465,7 +612,8 @@ mod tests {
         };
         embedder.fine_tile(WorkId(0x0123_4567_89ab_cdef));
         let tile = embedder.tile.clone();
-        let mask = block_mask(&view, MASK_RADIUS);
+        let mask = perceptual_mask(&view, &Model::standard());
+        let (bh, bw) = mask.flat.dim();
         let n = tile.dim().0;
         let s = ANALYSIS_SHORT_SIDE as f64 / h as f64;
         let xs = tile_coords(w, s, n);
@@ -474,12 +622,15 @@ mod tests {
             tile_line(&tile, r, &xs, line);
         }
         let painter = |table| Painter {
+            mask_xs: block_coords(w, mask.block, bw),
+            mask_ys: block_coords(h, mask.block, bh),
             mask: &mask,
             tile: &tile,
             table,
             xs: xs.clone(),
             ys: tile_coords(h, s, n),
             amp: BASE_AMPLITUDE,
+            flat: Model::standard().flat,
             layout: PixelLayout::Rgb8,
         };
         let (with, without) = (painter(Some(&table[..])), painter(None));

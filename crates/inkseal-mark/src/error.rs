@@ -49,6 +49,9 @@ pub enum Error {
     /// A configuration value is out of range.
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
+    /// Two images to compare differ in size, or are too small for the quality metric.
+    #[error("cannot compare images: {0}")]
+    Compare(String),
 }
 
 /// Result with this crate's [`Error`].

@@ -39,6 +39,7 @@ mod num;
 mod phash;
 mod pixels;
 mod pool;
+mod quality;
 mod resample;
 mod stats;
 mod sync;
@@ -50,6 +51,7 @@ pub use error::{Error, Result};
 pub use key::{Key, WorkId};
 pub use phash::{hash_distance, perceptual_hash};
 pub use pixels::{ImageMut, ImageRef, PixelLayout};
+pub use quality::ssimulacra2;
 
 /// The smallest short side, in pixels, that [`Embedder`] accepts.
 pub const MIN_EMBED_SIDE: u32 = 128;

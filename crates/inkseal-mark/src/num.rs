@@ -11,16 +11,6 @@ pub(crate) fn round_i64(x: f64) -> i64 {
     t + i64::from(f >= 0.5) - i64::from(f <= -0.5)
 }
 
-/// `x.round() as i32` (halves away from zero) without a libm call or a branch (the
-/// embedder's per-pixel loop rounds values whose fractions are random, which defeats branch
-/// prediction); exact for every `|x| < 2^23`.
-#[inline]
-pub(crate) fn round_i32(x: f32) -> i32 {
-    let t = x as i32;
-    let f = x - t as f32;
-    t + i32::from(f >= 0.5) - i32::from(f <= -0.5)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,18 +35,6 @@ mod tests {
             -0.0,
         ] {
             assert_eq!(round_i64(x), x.round() as i64, "{x}");
-        }
-    }
-
-    #[test]
-    fn rounds_f32_to_i32_like_the_standard_library() {
-        let mut x = -600.0f32;
-        while x <= 600.0 {
-            assert_eq!(round_i32(x), x.round() as i32, "{x}");
-            x += 0.0078125;
-        }
-        for x in [0.49999997f32, -0.49999997, 2.5, -2.5, 8388607.5, -0.0, 0.0] {
-            assert_eq!(round_i32(x), x.round() as i32, "{x}");
         }
     }
 }
