@@ -133,8 +133,8 @@ pub(crate) fn decode_list(soft: &[f32], list: usize) -> Option<WorkId> {
         metric = next;
     }
     // Trace back each path into state 0 (the tail forces it), best first.
-    for rank in 0..list {
-        if metric[0][rank] == f32::NEG_INFINITY {
+    for (rank, &m) in metric[0][..list].iter().enumerate() {
+        if m == f32::NEG_INFINITY {
             break;
         }
         let mut bits = [0u8; INFO_BITS + K - 1];
