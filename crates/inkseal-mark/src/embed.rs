@@ -15,9 +15,11 @@ use crate::{Error, ImageMut, ImageRef, Key, Result, WorkId};
 
 /// Mark amplitude in gray levels where the mask is 1, at strength 1.
 const BASE_AMPLITUDE: f32 = 2.5;
-/// Largest amplitude in flat colour, in gray levels of tile RMS (peaks reach 2.2 times this):
-/// at 0.8 (what the metric allowed on smooth illustrations) a mottled pattern showed on
-/// plasma_elarun's gradients and gnome_truchet's flat orange at 100%.
+/// Largest amplitude in flat colour at strength 1, in gray levels of tile RMS (peaks reach 2.2
+/// times this): at 0.8 (what the metric allowed on smooth illustrations) a mottled pattern
+/// showed on plasma_elarun's gradients and gnome_truchet's flat orange at 100%. A strength
+/// above 1 raises it in proportion: whoever asks for a stronger mark gets it in flat colour
+/// too, which is the only place flat clip art has for it.
 const FLAT_CAP: f32 = 0.5;
 /// Pixels whose every channel is at least this are near white.
 const NEAR_WHITE: f32 = 245.0;
@@ -219,7 +221,7 @@ impl Embedder {
         );
         let tile = &self.tile;
         let (bh, bw) = mask.flat.dim();
-        let painter = Painter {
+        let mut painter = Painter {
             mask_xs: block_coords(w, mask.block, bw),
             mask_ys: block_coords(h, mask.block, bh),
             mask: &mask,
@@ -229,6 +231,7 @@ impl Embedder {
             ys: coords(h),
             amp: BASE_AMPLITUDE,
             flat: Model::standard().flat,
+            flat_cap: FLAT_CAP * self.config.strength,
             layout: image.layout,
         };
         let ImageMut {
@@ -252,6 +255,8 @@ impl Embedder {
                 (stats, gain as f64, score)
             }
             Some(target) => {
+                // The target is sought at strength 1, with the flat-colour cap of strength 1.
+                painter.flat_cap = FLAT_CAP;
                 let original = data.to_vec();
                 let score = |marked: &[u8]| -> Result<f64> {
                     ssimulacra2(
@@ -298,6 +303,7 @@ impl Embedder {
                 let mut g = g;
                 if self.config.strength != 1.0 {
                     g *= self.config.strength;
+                    painter.flat_cap = FLAT_CAP * self.config.strength;
                     data.copy_from_slice(&original);
                     stats = painter.paint(data, g);
                     score_out = Some(score(data)?);
@@ -391,6 +397,8 @@ struct Painter<'a> {
     amp: f32,
     /// The model's flat-colour amplitude, in units of the mask.
     flat: f32,
+    /// Largest flat-colour amplitude ([`FLAT_CAP`] times the strength).
+    flat_cap: f32,
     layout: PixelLayout,
 }
 
@@ -497,7 +505,7 @@ impl Painter<'_> {
         );
         // Flat colour never takes more than FLAT_CAP gray levels (tile RMS), whatever the
         // gain: the eye sees a smooth pattern there well before the metric objects.
-        let amp_flat = (amp * self.flat).min(FLAT_CAP);
+        let amp_flat = (amp * self.flat).min(self.flat_cap);
         let (y0, y1, fy) = self.ys[row];
         let (y0, y1) = (y0 as usize, y1 as usize);
         let w = self.xs.len();
@@ -631,6 +639,7 @@ mod tests {
             ys: tile_coords(h, s, n),
             amp: BASE_AMPLITUDE,
             flat: Model::standard().flat,
+            flat_cap: FLAT_CAP,
             layout: PixelLayout::Rgb8,
         };
         let (with, without) = (painter(Some(&table[..])), painter(None));

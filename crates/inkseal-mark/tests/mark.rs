@@ -272,6 +272,48 @@ fn flat_colour_stays_flat() -> TestResult {
 }
 
 #[test]
+fn a_stronger_mark_is_stronger_in_flat_colour_too() -> TestResult {
+    // Flat mid-grey with a textured band: `--strength 3` must raise the mark in the flat part
+    // (where flat clip art has its only room), within three times the strength-1 cap.
+    let (w, h) = (256u32, 256u32);
+    let mut rng = ChaCha20Rng::seed_from_u64(9);
+    let orig: Vec<u8> = (0..w * h)
+        .flat_map(|i| {
+            let v = if (i / w) < 64 {
+                rng.random_range(60..200)
+            } else {
+                128
+            };
+            [v, v, v]
+        })
+        .collect();
+    let flat_rms = |strength: f32| -> Result<f64, Box<dyn std::error::Error>> {
+        let mut px = orig.clone();
+        Embedder::new(
+            &Key::public(),
+            EmbedConfig::default().with_strength(strength),
+        )?
+        .embed(ImageMut::new(&mut px, w, h, PixelLayout::Rgb8)?, WorkId(3))?;
+        let d: Vec<f64> = orig
+            .chunks_exact(3)
+            .zip(px.chunks_exact(3))
+            .enumerate()
+            .filter(|(i, _)| *i as u32 / w >= 120)
+            .map(|(_, (a, b))| b[0] as f64 - a[0] as f64)
+            .collect();
+        Ok((d.iter().map(|v| v * v).sum::<f64>() / d.len() as f64).sqrt())
+    };
+    let (one, three) = (flat_rms(1.0)?, flat_rms(3.0)?);
+    assert!(one > 0.1 && one <= 0.75, "strength 1: flat RMS {one}");
+    assert!(
+        three > 2.0 * one,
+        "strength 3: flat RMS {three} against {one}"
+    );
+    assert!(three <= 3.0 * 0.75, "strength 3: flat RMS {three}");
+    Ok(())
+}
+
+#[test]
 fn verify_confirms_the_embedded_id_and_rejects_others() -> TestResult {
     let (name, img) = &testdata()[0];
     let key = Key::public();
