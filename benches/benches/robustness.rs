@@ -268,7 +268,7 @@ fn main() {
     }
     println!(
         "\nExact recovery: detected at p <= 1e-6 and the decoded 64-bit ID equals the embedded one.\n\
-         Mean bit accuracy: share of the 258 coded bits that agree with the embedded ID's codeword\n\
+         Mean bit accuracy: share of the 516 coded bits that agree with the embedded ID's codeword\n\
          after synchronisation (`Detector::verify`); 0.5 is chance.\n"
     );
     if !failures.is_empty() {
