@@ -7,9 +7,9 @@ use crate::code;
 use crate::fft::Fft2;
 use crate::pool;
 use crate::resample::{box_mean, resample_luma};
-use crate::stats::{binomial_sf, combined_p, max_normal_sf};
+use crate::stats::{binomial_sf, combined_p, max_normal_sf, normal_sf};
 use crate::sync::{self, FIXED_BITS, FIXED_HALF, Folder, Lattice, to_fixed};
-use crate::tile::{ANALYSIS_SHORT_SIDE, Layout, TILE};
+use crate::tile::{ANALYSIS_SHORT_SIDE, Carrier, Layout, TILE};
 use crate::{Error, ImageRef, Key, Result, WorkId};
 
 /// Number of translations the pilot correlation searches, all treated as independent. A
@@ -126,6 +126,47 @@ pub struct Verification {
     pub p_value: f64,
     /// Height of the synchronisation peak, in standard deviations under the null.
     pub sync_z: f64,
+}
+
+/// The outcome of [`Detector::test_work`]: is the mark of one known work in this image?
+///
+/// Blind detection asks "which of 2^64 IDs is here?" and must decode 80 bits through the
+/// payload code. An investigator usually asks "is *this* work here?": then every payload
+/// carrier has a known phase, and the test is one correlation. Two statistics, the better
+/// taken and Bonferroni-corrected (`p = 2 min(p_A, p_B)`):
+///
+/// - `z_at_pilot`: at the synchronisation the pilot found, the agreement of the payload
+///   carriers with this work's codeword, weighted by the pilot's reliability per frequency;
+///   standard normal under the null, no search (the pilot's frequencies are disjoint);
+/// - `z_searched`: the best agreement of the work's payload carriers over every candidate the
+///   blind detector searches (Šidák-corrected for all of them, as the blind p-value is),
+///   for images where the pilot alone is too weak to synchronise.
+///
+/// The null is "this work's mark is not in the image": unmarked, or marked with another ID.
+/// IDs a bit apart share most of their codeword, so a blind decode of another ID at the
+/// threshold (`other_work`) makes the verdict negative whatever the p-value.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct WorkTest {
+    /// The work tested.
+    pub work_id: WorkId,
+    /// Whether the work's mark is present at the configured threshold (and no other work's
+    /// mark was decoded).
+    pub present: bool,
+    /// The probability that an image without this work's mark scores this high.
+    pub p_value: f64,
+    /// Agreement of the payload with the work's codeword at the pilot's synchronisation,
+    /// in standard deviations under the null.
+    pub z_at_pilot: f64,
+    /// The best agreement of the work's payload carriers over the whole search, in standard
+    /// deviations under the null for one candidate.
+    pub z_searched: f64,
+    /// Height of the pilot's synchronisation peak, as in [`Detection::sync_z`].
+    pub sync_z: f64,
+    /// Another work ID decoded blindly at the threshold, if any.
+    pub other_work: Option<WorkId>,
+    /// Why nothing was searched, when that is the case.
+    pub note: Option<String>,
 }
 
 /// Where the mark was found and how the image was transformed.
@@ -367,15 +408,13 @@ impl Detector {
         })
     }
 
-    /// Synchronises on the pilot over every lattice hypothesis, dihedral element and cyclic
-    /// shift, and returns the best and the soft payload bits there.
-    fn soft_bits(&mut self, spectra: &[Vec<Complex32>]) -> (Sync, Vec<f32>) {
+    /// The best synchronisation of `carriers` (frequencies with their expected phases) over
+    /// every lattice hypothesis, dihedral element and cyclic shift, the shift refined to a
+    /// quarter cell. Its `z` is the correlation at the best integer shift in standard
+    /// deviations under the null (each carrier's phase uniform).
+    fn search(&mut self, spectra: &[Vec<Complex32>], carriers: &[Carrier]) -> Sync {
         let n = TILE;
-        let unit = |c: Complex32| {
-            let m = c.norm();
-            if m > 0.0 { c / m } else { c }
-        };
-        let sigma = (self.layout.pilot.len() as f32 / 2.0).sqrt();
+        let sigma = (carriers.len() as f32 / 2.0).sqrt();
         let mut best = Sync {
             hypothesis: 0,
             dihedral: 0,
@@ -388,12 +427,12 @@ impl Detector {
         let i_half = Complex32::new(0.0, 0.5);
         for (h, spectrum) in spectra.iter().enumerate() {
             for d in (0..DIHEDRAL.len()).step_by(2) {
-                // Pilot correlation over every cyclic shift at once, for two dihedral
-                // elements per transform: only the real part of each correlation is wanted,
-                // which is the transform of the spectrum's conjugate-symmetric part, so the
-                // second goes in as the imaginary part and comes out as it.
+                // Correlation over every cyclic shift at once, for two dihedral elements per
+                // transform: only the real part of each correlation is wanted, which is the
+                // transform of the spectrum's conjugate-symmetric part, so the second goes in
+                // as the imaginary part and comes out as it.
                 self.surface.fill(Complex32::new(0.0, 0.0));
-                for c in &self.layout.pilot {
+                for c in carriers {
                     let first = unit(spectrum[bin_of(moved(d, c.fx, c.fy))]) * c.phase.conj();
                     let second = unit(spectrum[bin_of(moved(d + 1, c.fx, c.fy))]) * c.phase.conj();
                     self.surface[c.bin(n)] += first * half + second * i_half;
@@ -425,13 +464,12 @@ impl Detector {
             best.z = 0.0;
         }
         let spectrum = &spectra[best.hypothesis];
-        // The shift to a fraction of a cell, where the pilot agrees best on a grid of
+        // The shift to a fraction of a cell, where the carriers agree best on a grid of
         // quarter cells around the peak (an image cropped at any offset moves the mark by a
         // fraction of a cell, which would turn the phase of the high carriers).
         let (ix, iy) = best.shift;
-        let pilot_at = |fx: f32, fy: f32| -> f32 {
-            self.layout
-                .pilot
+        let agree_at = |fx: f32, fy: f32| -> f32 {
+            carriers
                 .iter()
                 .map(|c| {
                     (unit(spectrum[bin_of(moved(best.dihedral, c.fx, c.fy))])
@@ -441,45 +479,152 @@ impl Detector {
                 })
                 .sum()
         };
-        let mut top = (pilot_at(0.0, 0.0), 0.0, 0.0);
+        let mut top = (agree_at(0.0, 0.0), 0.0, 0.0);
         for j in -2..=2 {
             for i in -2..=2 {
                 let (fx, fy) = (0.25 * i as f32, 0.25 * j as f32);
-                let v = pilot_at(fx, fy);
+                let v = agree_at(fx, fy);
                 if v > top.0 {
                     top = (v, fx, fy);
                 }
             }
         }
         best.frac = (top.1, top.2);
-        let (sx, sy) = (ix as f32 + best.frac.0, iy as f32 + best.frac.1);
-        let at = |c: &crate::tile::Carrier| {
-            unit(spectrum[bin_of(moved(best.dihedral, c.fx, c.fy))])
-                * c.phase.conj()
-                * c.phasor_at(sx, sy)
-        };
+        best
+    }
 
-        // How well the mark survived, by frequency: the pilot's agreement at the best shift,
-        // fitted as a line in the radius. Payload carriers are weighted by it, so frequencies
-        // that an attack destroyed (high ones after blur or JPEG) add little noise.
-        let radius = |c: &crate::tile::Carrier| ((c.fx * c.fx + c.fy * c.fy) as f32).sqrt();
+    /// The correlation of carrier `c`'s bin with its expected phase at synchronisation `sync`.
+    fn agreement(spectra: &[Vec<Complex32>], sync: &Sync, c: &Carrier) -> Complex32 {
+        let (sx, sy) = (
+            sync.shift.0 as f32 + sync.frac.0,
+            sync.shift.1 as f32 + sync.frac.1,
+        );
+        unit(spectra[sync.hypothesis][bin_of(moved(sync.dihedral, c.fx, c.fy))])
+            * c.phase.conj()
+            * c.phasor_at(sx, sy)
+    }
+
+    /// How well the mark survived, by frequency, at `sync`: the pilot's agreement there,
+    /// fitted as a line in the radius, as a weight in [0.02, 1] for each carrier radius.
+    /// Frequencies that an attack destroyed (high ones after blur or JPEG) then add little
+    /// noise.
+    fn reliability(
+        &self,
+        spectra: &[Vec<Complex32>],
+        sync: &Sync,
+    ) -> impl Fn(&Carrier) -> f32 + use<> {
         let agreement: Vec<(f32, f32)> = self
             .layout
             .pilot
             .iter()
-            .map(|c| (radius(c), at(c).re))
+            .map(|c| (radius(c), Self::agreement(spectra, sync, c).re))
             .collect();
-        let reliability = fit_line(&agreement);
+        let line = fit_line(&agreement);
+        move |c| line(radius(c)).clamp(0.02, 1.0)
+    }
 
-        // Payload at the best shift.
+    /// Synchronises on the pilot over every lattice hypothesis, dihedral element and cyclic
+    /// shift, and returns the best and the soft payload bits there.
+    fn soft_bits(&mut self, spectra: &[Vec<Complex32>]) -> (Sync, Vec<f32>) {
+        let pilot = std::mem::take(&mut self.layout.pilot);
+        let best = self.search(spectra, &pilot);
+        self.layout.pilot = pilot;
+        let reliability = self.reliability(spectra, &best);
         let mut soft = vec![0f32; code::CODED_BITS];
         for (i, c) in self.layout.payload.iter().enumerate() {
-            let weight = reliability(radius(c)).clamp(0.02, 1.0);
-            let v = at(c) * weight;
+            let v = Self::agreement(spectra, &best, c) * reliability(c);
             soft[self.layout.carrier_bit[2 * i]] += v.re;
             soft[self.layout.carrier_bit[2 * i + 1]] += v.im;
         }
         (best, soft)
+    }
+
+    /// The payload carriers as they are for work `id`: each one's key phase turned by the
+    /// two coded bits it carries, so that every carrier of the mark has a known phase.
+    fn known_payload(&self, id: WorkId) -> Vec<Carrier> {
+        let coded = code::encode(id);
+        let sym = |bit: usize| 1.0 - 2.0 * coded[bit] as f32;
+        self.layout
+            .payload
+            .iter()
+            .enumerate()
+            .map(|(i, c)| Carrier {
+                phase: c.phase
+                    * Complex32::new(
+                        sym(self.layout.carrier_bit[2 * i]),
+                        sym(self.layout.carrier_bit[2 * i + 1]),
+                    )
+                    * std::f32::consts::FRAC_1_SQRT_2,
+                ..*c
+            })
+            .collect()
+    }
+
+    /// Tests whether `image` carries the mark of one known work `id`, against "no mark of
+    /// this work" (unmarked, or marked with another work ID): see [`WorkTest`].
+    pub fn test_work(&mut self, image: ImageRef<'_>, id: WorkId) -> Result<WorkTest> {
+        let analysis = Analysis::new(image, &self.config)?;
+        Ok(self.test_work_analysis(&analysis, id))
+    }
+
+    /// [`Detector::test_work`] on an image already analysed.
+    pub fn test_work_analysis(&mut self, analysis: &Analysis, id: WorkId) -> WorkTest {
+        let spectra = &analysis.spectra;
+        if spectra.is_empty() {
+            return WorkTest {
+                work_id: id,
+                present: false,
+                p_value: 1.0,
+                z_at_pilot: 0.0,
+                z_searched: 0.0,
+                sync_z: 0.0,
+                other_work: None,
+                note: Some(analysis.too_small_note()),
+            };
+        }
+        self.test_work_spectra(spectra, id)
+    }
+
+    /// [`Detector::test_work`] on folded spectra (at least one).
+    fn test_work_spectra(&mut self, spectra: &[Vec<Complex32>], id: WorkId) -> WorkTest {
+        let known = self.known_payload(id);
+        // (A) At the pilot's synchronisation, which depends on the pilot's bins only, the
+        // payload's agreement with this work's codeword is one normal test, no search:
+        // each carrier's agreement is the cosine of a uniform phase under the null, weighted
+        // by the pilot's reliability at its radius.
+        let (detection, pilot_sync, decoded) = self.detect_spectra(spectra);
+        let reliability = self.reliability(spectra, &pilot_sync);
+        let (mut sum, mut weights) = (0f64, 0f64);
+        for c in &known {
+            let w = reliability(c) as f64;
+            sum += w * Self::agreement(spectra, &pilot_sync, c).re as f64;
+            weights += w * w;
+        }
+        let z_at_pilot = if weights > 0.0 {
+            sum / (weights / 2.0).sqrt()
+        } else {
+            0.0
+        };
+        // (B) When the pilot is too weak to synchronise, the work's own payload carriers
+        // (3.5 times as many) search every candidate the blind detector searches.
+        let searched = self.search(spectra, &known);
+        let p_a = normal_sf(z_at_pilot);
+        let p_b = max_normal_sf(searched.z, SEARCHED);
+        // The better of the two, Bonferroni-corrected for taking it.
+        let p_value = (2.0 * p_a.min(p_b)).min(1.0);
+        // A blind decode of another ID means the image carries that work's mark; IDs that
+        // share most of their codeword (one bit apart) would otherwise pass for each other.
+        let other_work = decoded.filter(|&d| detection.detected && d != id);
+        WorkTest {
+            work_id: id,
+            present: p_value <= self.config.threshold && other_work.is_none(),
+            p_value,
+            z_at_pilot,
+            z_searched: searched.z,
+            sync_z: pilot_sync.z,
+            other_work,
+            note: None,
+        }
     }
 
     /// Correlates folded spectra with the pilot and decodes the payload.
@@ -592,6 +737,17 @@ impl Detector {
     }
 }
 
+/// `c` scaled to unit magnitude (0 stays 0): the detector uses phases only.
+fn unit(c: Complex32) -> Complex32 {
+    let m = c.norm();
+    if m > 0.0 { c / m } else { c }
+}
+
+/// A carrier's frequency radius, in cycles per tile.
+fn radius(c: &Carrier) -> f32 {
+    ((c.fx * c.fx + c.fy * c.fy) as f32).sqrt()
+}
+
 /// Side of a tile-map cell, in analysis pixels.
 const MAP_CELL: usize = TILE;
 
@@ -643,7 +799,7 @@ fn geometry(lattice: &Lattice, dihedral: usize, _scale: f64) -> Geometry {
 }
 
 /// Least-squares line through `(x, y)` points, as a function of `x`.
-fn fit_line(points: &[(f32, f32)]) -> impl Fn(f32) -> f32 {
+fn fit_line(points: &[(f32, f32)]) -> impl Fn(f32) -> f32 + use<> {
     let n = points.len().max(1) as f32;
     let mx = points.iter().map(|p| p.0).sum::<f32>() / n;
     let my = points.iter().map(|p| p.1).sum::<f32>() / n;
@@ -794,6 +950,38 @@ mod tests {
         // The tail, where detections happen, follows the model: P(p <= 0.01) near 0.01.
         let low = p.iter().filter(|&&v| v <= 0.01).count();
         assert!((15..=50).contains(&low), "{low} of 3000 below 0.01");
+    }
+
+    #[test]
+    fn the_work_test_is_calibrated_on_noise_and_random_ids() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let mut det = match Detector::new(&Key::generate(&mut rng), DetectConfig::default()) {
+            Ok(d) => d,
+            Err(e) => unreachable!("{e}"),
+        };
+        let mut fft = Fft2::new(TILE);
+        let p: Vec<f64> = (0..1500)
+            .map(|_| {
+                let spectra: Vec<Vec<Complex32>> = (0..sync::HYPOTHESES)
+                    .map(|_| {
+                        let mut s: Vec<Complex32> = (0..TILE * TILE)
+                            .map(|_| Complex32::new(rng.random::<f32>() - 0.5, 0.0))
+                            .collect();
+                        fft.forward(&mut s);
+                        s
+                    })
+                    .collect();
+                det.test_work_spectra(&spectra, WorkId(rng.random()))
+                    .p_value
+            })
+            .collect();
+        assert!(p.iter().all(|&v| v > 1e-6));
+        // Never anti-conservative (one-sided KS at alpha = 0.001), and not useless either:
+        // the Bonferroni factor 2 makes it conservative in the bulk.
+        let excess = ks_excess(p.clone());
+        assert!(excess < 1.86 / (1500f64).sqrt(), "KS D+ {excess}");
+        let low = p.iter().filter(|&&v| v <= 0.02).count();
+        assert!((5..=45).contains(&low), "{low} of 1500 at or below 0.02");
     }
 
     #[test]

@@ -45,7 +45,9 @@ mod stats;
 mod sync;
 mod tile;
 
-pub use detect::{Analysis, DetectConfig, Detection, Detector, Geometry, TileMap, Verification};
+pub use detect::{
+    Analysis, DetectConfig, Detection, Detector, Geometry, TileMap, Verification, WorkTest,
+};
 pub use embed::{EmbedConfig, EmbedReport, Embedder};
 pub use error::{Error, Result};
 pub use key::{Key, WorkId};

@@ -343,6 +343,72 @@ fn verify_confirms_the_embedded_id_and_rejects_others() -> TestResult {
 }
 
 #[test]
+fn the_work_test_finds_its_work_only() -> TestResult {
+    let (name, img) = &testdata()[0];
+    let key = Key::public();
+    let mut marked = img.clone();
+    let (w, h) = marked.dimensions();
+    Embedder::new(&key, EmbedConfig::default())?.embed(
+        ImageMut::new(&mut marked, w, h, PixelLayout::Rgb8)?,
+        WorkId(0xabc),
+    )?;
+    let mut det = Detector::new(&key, DetectConfig::default())?;
+    let view = ImageRef::new(marked.as_raw(), w, h, PixelLayout::Rgb8)?;
+    let right = det.test_work(view, WorkId(0xabc))?;
+    assert!(right.present && right.p_value < 1e-30, "{name}: {right:?}");
+    assert!(right.z_at_pilot > 2.0 * right.sync_z, "{right:?}");
+    // One bit away: most of the codeword agrees, but the blind decode names the real work.
+    let near = det.test_work(view, WorkId(0xabd))?;
+    assert!(!near.present, "{near:?}");
+    assert_eq!(near.other_work, Some(WorkId(0xabc)));
+    let wrong = det.test_work(view, WorkId(0x5555_0000_ffff_1234))?;
+    assert!(!wrong.present && wrong.p_value > 1e-3, "{wrong:?}");
+    let orig = ImageRef::new(img.as_raw(), w, h, PixelLayout::Rgb8)?;
+    let unmarked = det.test_work(orig, WorkId(0xabc))?;
+    assert!(!unmarked.present && unmarked.p_value > 1e-3, "{unmarked:?}");
+    Ok(())
+}
+
+#[test]
+fn the_work_test_finds_marks_too_weak_to_decode() -> TestResult {
+    // Faint marks under heavy noise: count the images where blind detection fails and the
+    // known-work test still succeeds; it must never be the other way round.
+    let key = Key::public();
+    let mut emb = Embedder::new(
+        &key,
+        EmbedConfig::default()
+            .with_target_quality(None)
+            .with_strength(0.25),
+    )?;
+    let mut det = Detector::new(&key, DetectConfig::default())?;
+    let mut rng = ChaCha20Rng::seed_from_u64(21);
+    let (mut only_known, mut only_blind) = (0, 0);
+    for (i, (_, img)) in testdata().iter().enumerate() {
+        let id = WorkId(0x1000 + i as u64);
+        let mut marked = img.clone();
+        let (w, h) = marked.dimensions();
+        emb.embed(ImageMut::new(&mut marked, w, h, PixelLayout::Rgb8)?, id)?;
+        let noisy: Vec<u8> = marked
+            .as_raw()
+            .iter()
+            .map(|&v| {
+                let n: f32 = (0..4).map(|_| rng.random::<f32>()).sum::<f32>() - 2.0;
+                (v as f32 + 30.0 * n).round().clamp(0.0, 255.0) as u8
+            })
+            .collect();
+        let view = ImageRef::new(&noisy, w, h, PixelLayout::Rgb8)?;
+        let blind = det.detect(view)?.work_id == Some(id);
+        let known = det.test_work(view, id)?.present;
+        only_known += usize::from(known && !blind);
+        only_blind += usize::from(blind && !known);
+    }
+    assert_eq!(only_blind, 0);
+    // Measured: 4 of the 7 (blind detection keeps 2, the known-work test 6).
+    assert!(only_known >= 3, "known-work test added {only_known} images");
+    Ok(())
+}
+
+#[test]
 fn blank_and_half_blank_images_give_finite_p_values() -> TestResult {
     let mut det = Detector::new(&Key::public(), DetectConfig::default())?;
     let (w, h) = (300u32, 200u32);
