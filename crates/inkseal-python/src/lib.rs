@@ -9,6 +9,8 @@
 // Python exception at once: its size does not matter here.
 #![allow(clippy::result_large_err)]
 
+mod arrow;
+
 use std::path::PathBuf;
 use std::str::FromStr;
 
@@ -389,11 +391,44 @@ impl BatchDetector {
     /// work_id, p_value, error, rotation_deg, scale, aspect, mirrored)`. A bad image is an
     /// error in its row, never an exception for the batch.
     fn detect(&self, py: Python<'_>, images: Vec<Option<Bound<'_, PyBytes>>>) -> Columns {
-        let slices: Vec<&[u8]> = images
+        let cells: Vec<Option<&[u8]>> = images
             .iter()
-            .map(|b| b.as_ref().map_or(&[][..], |b| b.as_bytes()))
+            .map(|b| b.as_ref().map(|b| b.as_bytes()))
             .collect();
-        let nulls: Vec<bool> = images.iter().map(Option::is_none).collect();
+        self.detect_cells(py, &cells)
+    }
+
+    /// Detects in the cells of Arrow `binary` or `large_binary` arrays without copying
+    /// them: one `(offset, length, validity, offsets, data, large)` tuple per chunk, the
+    /// buffers being `array.buffers()`. The same columns as `detect`, one row per cell
+    /// across the chunks in order.
+    fn detect_arrow(&self, py: Python<'_>, chunks: Vec<arrow::ChunkArgs<'_>>) -> PyResult<Columns> {
+        let chunks = chunks
+            .into_iter()
+            .map(arrow::Chunk::new)
+            .collect::<PyResult<Vec<_>>>()?;
+        let mut cells = Vec::new();
+        for chunk in &chunks {
+            chunk.cells(&mut cells);
+        }
+        Ok(self.detect_cells(py, &cells))
+    }
+
+    /// Detects in one encoded image; raises on a bad image.
+    fn detect_one(&self, py: Python<'_>, data: &[u8]) -> PyResult<Detection> {
+        let mut results = py.detach(|| self.scanner.detect_bytes(&[data]));
+        match results.pop() {
+            Some(Ok(d)) => Ok(d.into()),
+            Some(Err(e)) => Err(scan_err(e)),
+            None => Err(InksealError::new_err("no result")),
+        }
+    }
+}
+
+impl BatchDetector {
+    /// Searches the cells (None: a null cell) with the GIL released, in parallel.
+    fn detect_cells(&self, py: Python<'_>, cells: &[Option<&[u8]>]) -> Columns {
+        let slices: Vec<&[u8]> = cells.iter().map(|c| c.unwrap_or(&[])).collect();
         let results = py.detach(|| self.scanner.detect_bytes(&slices));
         let n = results.len();
         let mut cols: Columns = (
@@ -406,8 +441,8 @@ impl BatchDetector {
             Vec::with_capacity(n),
             Vec::with_capacity(n),
         );
-        for (result, null) in results.into_iter().zip(nulls) {
-            let result = if null {
+        for (result, cell) in results.into_iter().zip(cells) {
+            let result = if cell.is_none() {
                 Err("null image cell".to_string())
             } else {
                 result.map_err(|e| e.to_string())
@@ -437,16 +472,6 @@ impl BatchDetector {
             }
         }
         cols
-    }
-
-    /// Detects in one encoded image; raises on a bad image.
-    fn detect_one(&self, py: Python<'_>, data: &[u8]) -> PyResult<Detection> {
-        let mut results = py.detach(|| self.scanner.detect_bytes(&[data]));
-        match results.pop() {
-            Some(Ok(d)) => Ok(d.into()),
-            Some(Err(e)) => Err(scan_err(e)),
-            None => Err(InksealError::new_err("no result")),
-        }
     }
 }
 

@@ -110,6 +110,57 @@ def test_detect_batch_matches_the_cli_scan(cli, tmp_path, coffee_png, flower_jpg
     assert inkseal.detect_batch(hf).to_pylist() == rows
 
 
+def test_detect_batch_reads_every_arrow_layout_in_place(coffee_png, flower_jpg):
+    """Slices, large_binary, fixed-size cells, chunks and struct nulls are read from the Arrow
+    buffers directly; each gives the rows of the same cells passed as a list of bytes."""
+    marked = inkseal.embed(coffee_png, work_id=ID)
+    cells = [coffee_png, marked, None, b"", flower_jpg, marked]
+    expected = inkseal.detect_batch(cells).to_pylist()
+    assert [r["work_id"] for r in expected] == [None, ID, None, None, None, ID]
+
+    binary = pa.array(cells, pa.binary())
+    assert binary.offset == 0 and binary.null_count == 1
+    assert inkseal.detect_batch(binary).to_pylist() == expected
+    assert inkseal.detect_batch(binary.slice(1, 4)).to_pylist() == expected[1:5]
+    assert inkseal.detect_batch(pa.array(cells, pa.large_binary()).slice(3)).to_pylist() == expected[3:]
+    chunked = pa.chunked_array([binary.slice(0, 1), binary.slice(1, 0), binary.slice(1)])
+    assert inkseal.detect_batch(chunked).to_pylist() == expected
+    fixed = pa.array([marked[:64], coffee_png[:64]], pa.binary(64))
+    assert [r["error"] is not None for r in inkseal.detect_batch(fixed).to_pylist()] == [True, True]
+
+    # A null struct is a null cell even where its bytes field holds an image.
+    hf = pa.StructArray.from_arrays(
+        [binary, pa.array([f"{i}.png" for i in range(6)])],
+        names=["bytes", "path"],
+        mask=pa.array([False, True, False, False, False, False]),
+    )
+    rows = inkseal.detect_batch(hf.slice(1)).to_pylist()
+    assert rows[0]["error"] == "null image cell" and rows[0]["work_id"] is None
+    assert rows[1:] == expected[2:]
+
+
+def test_detect_batch_refuses_arrow_buffers_that_do_not_fit(coffee_png):
+    # Buffers that do not fit (pyarrow validates its arrays; the native call takes any
+    # buffers) are a clear error, never a read out of bounds.
+    detector = inkseal.BatchDetector(threads=1)
+    offsets = np.array([0, 10, 1_000_000], dtype=np.int32).tobytes()
+    with pytest.raises(ValueError, match="cell 1 of a binary array spans bytes 10..1000000 of a 100-byte"):
+        detector.detect_arrow([(0, 2, None, offsets, coffee_png[:100], False)])
+    with pytest.raises(ValueError, match="needs 16 offset bytes, its buffer has 12"):
+        detector.detect_arrow([(1, 2, None, offsets, coffee_png[:100], False)])
+    with pytest.raises(ValueError, match="validity bitmap .* shorter"):
+        detector.detect_arrow([(0, 2, b"", offsets[:8] + offsets[:4], coffee_png[:100], False)])
+    good = np.array([0, 0, 100], dtype=np.int64).tobytes()
+    rows = inkseal._table(detector.detect_arrow([(0, 2, bytes([0b10]), good, coffee_png[:100], True)]))
+    assert rows["error"].to_pylist()[0] == "null image cell"
+    # The cell is the 100 bytes given: the start of a PNG, cut short.
+    assert rows["error"].to_pylist()[1] == "cannot decode the image: the file is truncated or corrupt (unexpected end of file)"
+    with pytest.raises(TypeError, match="expected a binary column, not int64"):
+        inkseal.detect_batch(pa.array([1, 2]))
+    with pytest.raises(TypeError, match="'bytes' field"):
+        inkseal.detect_batch(pa.array([{"path": "a.png"}]))
+
+
 def test_detect_batch_runs_beside_other_python_threads(coffee_png):
     marked = inkseal.embed(coffee_png, work_id=ID)
     results: list = []

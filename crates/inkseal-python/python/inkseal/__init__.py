@@ -145,31 +145,55 @@ def detect(image: "bytes | numpy.ndarray", key: Key | PathLike | None = None) ->
     return _native.detect_pixels(data, w, h, c, k)
 
 
-def _binary_cells(data: Any) -> list[bytes | None]:
-    """The image bytes of a pyarrow array (binary, or a Hugging Face struct with a
-    ``bytes`` field), a chunked array, or a sequence of bytes."""
+def _arrow_chunks(data: Any) -> list | None:
+    """The chunks of a pyarrow binary column as ``BatchDetector.detect_arrow`` takes them,
+    or None when ``data`` is not a pyarrow array. A Hugging Face image struct gives its
+    ``bytes`` field (a null struct is a null cell). Raises TypeError for other types."""
     try:
         import pyarrow as pa
     except ImportError:  # pragma: no cover
-        pa = None
-    if pa is not None:
-        if isinstance(data, pa.ChunkedArray):
-            data = data.combine_chunks()
-        if isinstance(data, pa.Array):
-            if pa.types.is_struct(data.type):
-                data = data.field("bytes")
-            if not (
-                pa.types.is_binary(data.type)
-                or pa.types.is_large_binary(data.type)
-                or pa.types.is_fixed_size_binary(data.type)
-            ):
-                raise TypeError(f"expected a binary column, not {data.type}")
-            return data.to_pylist()
+        return None
+    if isinstance(data, pa.ChunkedArray):
+        chunks = data.chunks
+    elif isinstance(data, pa.Array):
+        chunks = [data]
+    else:
+        return None
+    out = []
+    for chunk in chunks:
+        if pa.types.is_struct(chunk.type):
+            index = chunk.type.get_field_index("bytes")
+            if index < 0:
+                raise TypeError(f"expected a struct with a 'bytes' field, not {chunk.type}")
+            # flatten() applies the struct's own offset and nulls to the field.
+            chunk = chunk.flatten()[index] if chunk.null_count else chunk.field(index)
+        t = chunk.type
+        if pa.types.is_fixed_size_binary(t):
+            chunk = chunk.cast(pa.binary())
+        elif not (pa.types.is_binary(t) or pa.types.is_large_binary(t)):
+            raise TypeError(f"expected a binary column, not {t}")
+        validity, offsets, values = chunk.buffers()
+        out.append(
+            (chunk.offset, len(chunk), validity, offsets, values, pa.types.is_large_binary(chunk.type))
+        )
+    return out
+
+
+def _list_cells(data: Any) -> list[bytes | None]:
+    """A sequence of bytes (None: a null cell) as a list, checked."""
     cells = list(data)
     for c in cells:
         if c is not None and not isinstance(c, bytes):
             raise TypeError(f"expected bytes or None, not {type(c).__name__}")
     return cells
+
+
+def _detect_cells(detector: BatchDetector, data: Any) -> tuple:
+    """The result columns for a pyarrow column (read in place, no copy) or a list."""
+    chunks = _arrow_chunks(data)
+    if chunks is not None:
+        return detector.detect_arrow(chunks)
+    return detector.detect(_list_cells(data))
 
 
 def detect_batch(
@@ -180,16 +204,15 @@ def detect_batch(
     """Searches many encoded images in parallel (GIL released, ``threads`` workers, 0: all
     cores), with exactly the decoding and detection of ``inkseal scan``.
 
-    ``data`` is a pyarrow binary array (or a Hugging Face image struct array), a chunked
-    array, or a list of bytes; None is a null cell. Returns a ``pyarrow.Table`` with one row
-    per input, in order: ``detected``, ``work_id``, ``p_value``, ``error`` and the geometry
-    columns ``rotation_deg``, ``scale``, ``aspect``, ``mirrored``. A bad image is an
-    ``error`` in its row; the batch goes on.
+    ``data`` is a pyarrow binary or large_binary array (or a Hugging Face image struct
+    array), a chunked array, or a list of bytes; None is a null cell. A pyarrow column is
+    read in place, without copying its cells: do not write into its buffers during the
+    call. Returns a ``pyarrow.Table`` with one row per input, in order: ``detected``,
+    ``work_id``, ``p_value``, ``error`` and the geometry columns ``rotation_deg``,
+    ``scale``, ``aspect``, ``mirrored``. A bad image is an ``error`` in its row; the batch
+    goes on.
     """
-    import pyarrow as pa
-
-    columns = _detector(_key(key), threads).detect(_binary_cells(data))
-    return _table(columns)
+    return _table(_detect_cells(_detector(_key(key), threads), data))
 
 
 def _table(columns: tuple) -> "pyarrow.Table":

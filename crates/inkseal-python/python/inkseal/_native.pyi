@@ -1,6 +1,6 @@
 """Type stubs of the inkseal._native extension module."""
 
-from typing import Optional
+from typing import Any, Optional
 
 ALGORITHM: str
 
@@ -59,6 +59,10 @@ class BatchDetector:
     @property
     def key_id(self) -> str: ...
     def detect(self, images: list[Optional[bytes]]) -> Columns: ...
+    def detect_arrow(
+        self,
+        chunks: list[tuple[int, int, Optional[Any], Any, Optional[Any], bool]],
+    ) -> Columns: ...
     def detect_one(self, data: bytes) -> Detection: ...
 
 def embed_pixels(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from . import RESULT_COLUMNS, BatchDetector, Key, _native, _table
+from . import RESULT_COLUMNS, BatchDetector, Key, _detect_cells, _native, _table
 
 __all__ = ["DetectMarks", "detect_marks"]
 
@@ -39,13 +39,14 @@ class DetectMarks:
             raise KeyError(
                 f"no column {self._column!r} (columns: {', '.join(batch.column_names)})"
             )
-        column = batch.column(self._column).combine_chunks()
+        column = batch.column(self._column)
         t = column.type
-        if pa.types.is_struct(t) or pa.types.is_binary(t) or pa.types.is_large_binary(t):
-            cells = column.field("bytes") if pa.types.is_struct(t) else column
-            results = _table(self._detector.detect(cells.to_pylist()))
+        binary = pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t)
+        if pa.types.is_struct(t) or binary:
+            # The cells are read in place from the batch's Arrow buffers.
+            results = _table(_detect_cells(self._detector, column))
         else:
-            results = self._pixels(column)
+            results = self._pixels(column.combine_chunks())
         for name in RESULT_COLUMNS:
             if name in batch.column_names:
                 batch = batch.drop_columns([name])
