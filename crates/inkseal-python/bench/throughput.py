@@ -1,9 +1,11 @@
 """Images per second on one 512-px Parquet shard, in one run: the CLI scan (the Rust
 scanner), detect_batch on the same bytes, and Ray Data on 2 CPUs.
 
-    INKSEAL_BIN=target/release/inkseal python crates/inkseal-python/bench/throughput.py [N]
+    INKSEAL_BIN=target/release/inkseal python crates/inkseal-python/bench/throughput.py [N] [ROUNDS]
 
-Not a test (speed belongs in benchmarks); prints one line per measurement.
+Not a test (speed belongs in benchmarks). The measurements are interleaved round by round,
+so a neighbour's load falls on all of them alike; each line gives the median and the best
+of the rounds, and every ratio is against the CLI measured in the same rounds.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,54 +29,81 @@ import inkseal.ray  # noqa: E402
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 384
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     cli = os.environ["INKSEAL_BIN"]
+    import ray
+
     with tempfile.TemporaryDirectory() as tmp:
         shard = pathlib.Path(tmp) / "shard.parquet"
         hf_shard(shard, n=n, side=512, marked_every=4)
-        size = shard.stat().st_size
-        print(f"shard: {n} rows of 512x512 PNG, {size / 1e6:.1f} MB")
+        # Eight rows of the same shard: what a Ray execution costs before any throughput.
+        small = pathlib.Path(tmp) / "small.parquet"
+        pq.write_table(pq.read_table(shard).slice(0, 8), small)
+        print(f"shard: {n} rows of 512x512 PNG, {shard.stat().st_size / 1e6:.1f} MB; {os.cpu_count()} cores")
 
-        best = {}
-        for attempt in range(2):
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+        ray.data.DataContext.get_current().enable_progress_bars = False
+
+        def run_ray(path, count, **kw):
+            t = time.perf_counter()
+            ds = inkseal.ray.detect_marks(ray.data.read_parquet(str(path)), column="image", **kw)
+            rows = ds.select_columns(["detected"]).take_all()
+            assert len(rows) == count
+            return count / (time.perf_counter() - t), sum(r["detected"] for r in rows)
+
+        rates: dict[str, list[float]] = {}
+        detected: dict[str, int] = {}
+
+        def add(name, rate, found=None):
+            rates.setdefault(name, []).append(rate)
+            if found is not None:
+                detected[name] = found
+
+        for attempt in range(rounds + 1):  # round 0 warms Ray's workers and is not counted
             t = time.perf_counter()
             out = subprocess.run([cli, "scan", "--json", "--threads", "2", str(shard)], capture_output=True, text=True)
             wall = time.perf_counter() - t
-            summary = [json.loads(l) for l in out.stdout.splitlines() if '"summary"' in l][-1]
-            best["cli"] = max(best.get("cli", 0), n / wall)
-            best["cli_reported"] = max(best.get("cli_reported", 0), summary["images_per_second"])
+            lines = [json.loads(line) for line in out.stdout.splitlines()]
+            summary = lines[-1]
+            assert summary["type"] == "summary"
 
             t = time.perf_counter()
             table = pq.read_table(shard)
-            cells = table["image"]
-            result = inkseal.detect_batch(cells, threads=2)
-            wall = time.perf_counter() - t
-            best["detect_batch"] = max(best.get("detect_batch", 0), n / wall)
-            detected = sum(result["detected"].to_pylist())
+            read = time.perf_counter() - t
+            t = time.perf_counter()
+            result = inkseal.detect_batch(table["image"], threads=2)
+            search = time.perf_counter() - t
 
-        print(f"CLI scan (process wall time):      {best['cli']:.1f} images/s (its summary: {best['cli_reported']:.1f})")
-        print(f"detect_batch (read + detect):      {best['detect_batch']:.1f} images/s, {detected} detected "
-              f"= {100 * best['detect_batch'] / best['cli']:.0f}% of the CLI")
+            tasks = run_ray(shard, n)
+            actors = run_ray(shard, n, compute="actors", threads=2)
+            small_rate, _ = run_ray(small, 8)
+            if attempt == 0:
+                continue
+            add("cli", n / wall, summary["detected"])
+            add("cli_summary", summary["images_per_second"])
+            add("detect_batch", n / (read + search), sum(result["detected"].to_pylist()))
+            add("detect_batch_search", n / search)
+            add("ray_tasks", *tasks)
+            add("ray_actors", *actors)
+            add("ray_8_rows_seconds", 8 / small_rate)
 
-        import ray
+        base = statistics.median(rates["cli"])
 
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-        # On 2 CPUs an actor pool that reserves both (one actor with num_cpus=2, or two with 1)
-        # starves Ray's read tasks and the pipeline never finishes: one actor, one CPU reserved,
-        # two detection threads.
-        for concurrency, threads, cpus in [(1, 2, 1)]:
-            rates = []
-            for attempt in range(2):
-                print(f"  ray run {concurrency}x{threads} #{attempt}", flush=True)
-                t = time.perf_counter()
-                ds = ray.data.read_parquet(str(shard))
-                found = inkseal.ray.detect_marks(
-                    ds, column="image", concurrency=concurrency, threads=threads, num_cpus=cpus, batch_size=32
-                ).select_columns(["detected", "work_id"])
-                rows = found.take_all()
-                rates.append(n / (time.perf_counter() - t))
-            print(f"Ray Data, {concurrency} actor(s) x {threads} thread(s): {max(rates):.1f} images/s, "
-                  f"{sum(r['detected'] for r in rows)} detected = {100 * max(rates) / best['cli']:.0f}% of the CLI")
+        def line(label, name, ratio=True):
+            med, best = statistics.median(rates[name]), max(rates[name])
+            found = f", {detected[name]} detected" if name in detected else ""
+            against = f" = {100 * med / base:.0f}% of the CLI" if ratio else ""
+            print(f"{label:<52} {med:7.1f} images/s (best {best:.1f}){found}{against}")
+
+        line("CLI scan --threads 2 (process wall time)", "cli", ratio=False)
+        line("  its own summary (inside the process)", "cli_summary", ratio=False)
+        line("pq.read_table + detect_batch(threads=2)", "detect_batch")
+        line("  detect_batch alone, table already read", "detect_batch_search")
+        line("Ray, read_parquet + detect_marks (tasks, default)", "ray_tasks")
+        line("Ray, read_parquet + detect_marks (1 actor, 2 thr)", "ray_actors")
+        fixed = statistics.median(rates["ray_8_rows_seconds"])
+        print(f"Ray on 8 rows of the shard (its fixed cost):          {fixed:.2f} s per execution")
         ray.shutdown()
 
 

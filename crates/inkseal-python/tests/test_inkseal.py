@@ -255,3 +255,80 @@ def test_parquet_rows_keep_their_identity(cli, tmp_path):
     assert [(r["with"]["url"], r["work_id"], r["path"]) for r in records] == [
         (r["with"]["url"], r["work_id"], r["path"]) for r in expected
     ]
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """PSNR in dB over all samples, computed here with numpy (not by the library)."""
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float(10 * np.log10(255.0**2 / mse))
+
+
+def test_embed_aims_at_the_target_quality(coffee_png):
+    assert inkseal.DEFAULT_TARGET_QUALITY == 86.0  # the CLI's default target
+    marked, report = inkseal.embed(coffee_png, work_id=ID, report=True)
+    assert report.work_id == ID and report.target_quality == 86.0
+    assert abs(report.ssimulacra2 - 86.0) <= 1.0
+    assert inkseal.detect(marked).work_id == ID
+
+    # A higher target gives a fainter mark: a higher score and a smaller gain.
+    _, faint = inkseal.embed(coffee_png, work_id=ID, target_quality=92.0, report=True)
+    assert abs(faint.ssimulacra2 - 92.0) <= 1.0
+    assert faint.gain < report.gain
+
+    # Strength multiplies the mark the target chose: double the gain, a lower score.
+    _, strong = inkseal.embed(coffee_png, work_id=ID, strength=2.0, report=True)
+    assert strong.gain == pytest.approx(2 * report.gain, rel=1e-6)
+    assert strong.ssimulacra2 < report.ssimulacra2 - 1.0
+
+
+def test_embed_fast_path_has_no_score_and_the_reported_psnr_is_right():
+    pixels = texture(seed=3)
+    marked, report = inkseal.embed(pixels, work_id=ID, target_quality=None, report=True)
+    assert report.ssimulacra2 is None and report.target_quality is None
+    assert report.gain == 1.0  # the strength alone when there is no target
+    assert report.psnr_db == pytest.approx(psnr(pixels, marked), abs=0.01)
+    assert inkseal.detect(marked).work_id == ID
+    # The targeted path marks the same pixels differently (it scores and adjusts).
+    targeted, tr = inkseal.embed(pixels, work_id=ID, report=True)
+    assert tr.ssimulacra2 is not None and not np.array_equal(targeted, marked)
+    assert tr.psnr_db == pytest.approx(psnr(pixels, targeted), abs=0.01)
+
+
+def test_embed_refuses_a_bad_target(coffee_png):
+    for bad in (0.0, 101.0, float("nan")):
+        with pytest.raises(ValueError, match="target_quality is a SSIMULACRA2 score in"):
+            inkseal.embed(coffee_png, target_quality=bad)
+
+
+def test_mark_bytes_then_verify_bytes(tmp_path, coffee_png, flower_jpg):
+    registry = tmp_path / "registry.sqlite"
+    creds = tmp_path / "credentials"
+    out = tmp_path / "flower.marked.jpg"
+    marked = inkseal.mark_bytes(
+        flower_jpg, out, "Flower", "A. Painter", registry=registry, credentials=creds,
+        target_quality=90.0,
+    )
+    data = out.read_bytes()
+    assert data[:2] == b"\xff\xd8", "the bytes' own format (JPEG) is kept"
+    import hashlib
+
+    assert marked["sha256"] == hashlib.sha256(data).hexdigest()
+    # The written JPEG is scored again after encoding: below the pixels' target.
+    assert 0 < marked["ssimulacra2"] < 91.0 and marked["gain"] > 0
+    assert inkseal.detect(data).work_id == marked["work_id"]
+
+    v = inkseal.verify_bytes(data, registry=registry, credentials=creds)
+    assert (v["verdict"], v["binding"], v["bound_work_id"]) == ("verified", "agree", marked["work_id"])
+    assert v == inkseal.verify_file(out, registry=registry, credentials=creds) | {"watermark": v["watermark"]}
+
+    # Unsigned bytes carrying the mark: the registry recovers the work.
+    stripped = inkseal.embed(data, work_id=marked["work_id"], target_quality=None)
+    v = inkseal.verify_bytes(stripped, registry=registry, credentials=creds)
+    assert v["verdict"] == "recovered" and v["recovered"]["title"] == "Flower"
+
+    # An extension that does not match the bytes is refused before anything is written.
+    with pytest.raises(inkseal.InksealError, match="output"):
+        inkseal.mark_bytes(coffee_png, tmp_path / "x.jpg", "x", "y", registry=registry, credentials=creds)
+    assert not (tmp_path / "x.jpg").exists()
+    with pytest.raises(inkseal.ImageError):
+        inkseal.verify_bytes(b"not an image")

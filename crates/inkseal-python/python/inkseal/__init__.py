@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import TYPE_CHECKING, Any, Iterable, Sequence, Union
+from typing import TYPE_CHECKING, Any, Iterable, Literal, Sequence, Union, overload
 
 from ._native import (
     ALGORITHM,
+    DEFAULT_TARGET_QUALITY,
     BatchDetector,
     CredentialsError,
     Detection,
+    EmbedReport,
     ImageError,
     ImageTooSmallError,
     InksealError,
@@ -37,9 +39,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "ALGORITHM",
+    "DEFAULT_TARGET_QUALITY",
     "BatchDetector",
     "CredentialsError",
     "Detection",
+    "EmbedReport",
     "ImageError",
     "ImageTooSmallError",
     "InksealError",
@@ -50,8 +54,10 @@ __all__ = [
     "detect",
     "detect_batch",
     "embed",
+    "mark_bytes",
     "mark_file",
     "scan",
+    "verify_bytes",
     "verify_file",
 ]
 
@@ -92,28 +98,63 @@ def _pixels(array: Any) -> tuple[bytes, int, int, int]:
     return a.tobytes(), int(w), int(h), int(c)
 
 
+@overload
+def embed(
+    image: "bytes | numpy.ndarray",
+    work_id: str | None = ...,
+    key: Key | PathLike | None = ...,
+    strength: float = ...,
+    target_quality: float | None = ...,
+    *,
+    report: Literal[False] = ...,
+) -> "bytes | numpy.ndarray": ...
+@overload
+def embed(
+    image: "bytes | numpy.ndarray",
+    work_id: str | None = ...,
+    key: Key | PathLike | None = ...,
+    strength: float = ...,
+    target_quality: float | None = ...,
+    *,
+    report: Literal[True],
+) -> "tuple[bytes | numpy.ndarray, EmbedReport]": ...
 def embed(
     image: "bytes | numpy.ndarray",
     work_id: str | None = None,
     key: Key | PathLike | None = None,
     strength: float = 1.0,
-) -> "bytes | numpy.ndarray":
+    target_quality: float | None = DEFAULT_TARGET_QUALITY,
+    *,
+    report: bool = False,
+) -> "bytes | numpy.ndarray | tuple[bytes | numpy.ndarray, EmbedReport]":
     """Embeds a mark carrying ``work_id`` (16 hex digits; random when None).
 
     ``image`` is either encoded bytes (PNG, JPEG, WebP, TIFF; the marked copy comes back in
     the same format) or a uint8 numpy array of shape HxW, HxWx3 or HxWx4 (a new array comes
-    back; the input is not modified). Raises ImageTooSmallError for images too small to mark
-    and ImageError for bytes that are not a supported image.
+    back; the input is not modified).
+
+    ``target_quality`` is the SSIMULACRA2 score the mark aims at (100: identical, 90:
+    visually lossless; default ``DEFAULT_TARGET_QUALITY``, as the CLI): the image is marked
+    and scored until it lands within about a point of the target, 2-4 scorings. None marks
+    once at the perceptual model's fixed amplitude: fast, with no quality guarantee.
+    ``strength`` scales the mark on top of either (more robust, more visible; (0, 8]).
+
+    With ``report=True`` returns ``(marked, EmbedReport)``; the report gives ``work_id``,
+    ``psnr_db``, ``ssimulacra2`` (None on the fast path), ``gain``, ``target_quality``,
+    ``strength`` and ``fragile``. Raises ImageTooSmallError for images too small to mark,
+    ImageError for bytes that are not a supported image, ValueError for a bad work ID,
+    strength or target.
     """
     k = _key(key)
     if isinstance(image, (bytes, bytearray, memoryview)):
-        out, _, _ = _native.embed_bytes(bytes(image), work_id, k, strength)
-        return out
+        out, rep = _native.embed_bytes(bytes(image), work_id, k, strength, target_quality)
+        return (out, rep) if report else out
     import numpy as np
 
     data, w, h, c = _pixels(image)
-    out, _, _ = _native.embed_pixels(data, w, h, c, work_id, k, strength)
-    return np.frombuffer(out, dtype=np.uint8).reshape(np.shape(image)).copy()
+    out, rep = _native.embed_pixels(data, w, h, c, work_id, k, strength, target_quality)
+    marked = np.frombuffer(out, dtype=np.uint8).reshape(np.shape(image)).copy()
+    return (marked, rep) if report else marked
 
 
 _detectors: dict[tuple[str, int], BatchDetector] = {}
@@ -233,6 +274,10 @@ def _table(columns: tuple) -> "pyarrow.Table":
     )
 
 
+def _path(p: PathLike | None) -> str | None:
+    return None if p is None else os.fspath(p)
+
+
 def mark_file(
     input: PathLike,
     output: PathLike,
@@ -245,11 +290,15 @@ def mark_file(
     registry: PathLike | None = None,
     credentials: PathLike | None = None,
     strength: float = 1.0,
+    target_quality: float | None = DEFAULT_TARGET_QUALITY,
 ) -> dict:
     """Marks, signs and registers one work, all or nothing (as ``inkseal mark``).
 
-    Returns a dict with ``work_id``, ``output``, ``sha256``, ``psnr_db``, ``fragile``,
-    ``key_id``, ``signer`` and ``registry``. Local signing credentials are made on first use.
+    Returns a dict with ``work_id``, ``output``, ``sha256``, ``psnr_db``, ``ssimulacra2``
+    (of the written file against the input; None when not scored), ``gain``, ``fragile``,
+    ``key_id``, ``signer`` and ``registry``. ``strength`` and ``target_quality`` are as
+    for ``embed``. Local signing credentials are made on first use. An output that is the
+    input is a ValueError; the input is never written.
     """
     return _native.mark_file(
         os.fspath(input),
@@ -259,9 +308,42 @@ def mark_file(
         license,
         allow_training,
         _key(key),
-        None if registry is None else os.fspath(registry),
-        None if credentials is None else os.fspath(credentials),
+        _path(registry),
+        _path(credentials),
         strength,
+        target_quality,
+    )
+
+
+def mark_bytes(
+    data: bytes,
+    output: PathLike,
+    title: str,
+    artist: str,
+    *,
+    license: str | None = None,
+    allow_training: bool = False,
+    key: Key | PathLike | None = None,
+    registry: PathLike | None = None,
+    credentials: PathLike | None = None,
+    strength: float = 1.0,
+    target_quality: float | None = DEFAULT_TARGET_QUALITY,
+) -> dict:
+    """Marks, signs and registers a work given as encoded bytes (PNG, JPEG, WebP, TIFF),
+    written atomically to ``output`` in the same format (its extension must match). Returns
+    the same dict as ``mark_file``."""
+    return _native.mark_bytes(
+        bytes(data),
+        os.fspath(output),
+        title,
+        artist,
+        license,
+        allow_training,
+        _key(key),
+        _path(registry),
+        _path(credentials),
+        strength,
+        target_quality,
     )
 
 
@@ -278,8 +360,24 @@ def verify_file(
     ``binding``, ``bound_work_id``, ``credentials`` (the validation state), ``watermark`` (a
     Detection) and ``recovered`` (the registered work when the credentials were stripped).
     """
-    fs = lambda p: None if p is None else os.fspath(p)  # noqa: E731
-    return _native.verify_file(os.fspath(path), _key(key), fs(registry), fs(credentials), fs(trust))
+    return _native.verify_file(
+        os.fspath(path), _key(key), _path(registry), _path(credentials), _path(trust)
+    )
+
+
+def verify_bytes(
+    data: bytes,
+    *,
+    key: Key | PathLike | None = None,
+    registry: PathLike | None = None,
+    credentials: PathLike | None = None,
+    trust: PathLike | None = None,
+) -> dict:
+    """Verifies encoded bytes held in memory (a download, a database blob) as
+    ``verify_file`` verifies a file: the same dict."""
+    return _native.verify_bytes(
+        bytes(data), _key(key), _path(registry), _path(credentials), _path(trust)
+    )
 
 
 def scan(

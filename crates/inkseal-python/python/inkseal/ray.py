@@ -19,6 +19,11 @@ from . import RESULT_COLUMNS, BatchDetector, Key, _detect_cells, _native, _table
 
 __all__ = ["DetectMarks", "detect_marks"]
 
+#: One DetectMarks per (column, key, threads) per worker process, for the task path: a
+#: module global, so it lives as long as the worker (a function's own globals would be
+#: pickled with it and start empty in every task).
+_per_process: dict[tuple[str, str | None, int], "DetectMarks"] = {}
+
 
 class DetectMarks:
     """The callable class for ``Dataset.map_batches(..., batch_format="pyarrow")``: one
@@ -73,35 +78,59 @@ class DetectMarks:
         return _table(columns)
 
 
+def _detect_task(batch: Any, column: str, key: str | None, threads: int) -> Any:
+    """The task-path batch function: the worker process's cached DetectMarks."""
+    found = _per_process.get((column, key, threads))
+    if found is None:
+        found = _per_process[(column, key, threads)] = DetectMarks(column, key, threads)
+    return found(batch)
+
+
 def detect_marks(
     dataset: Any,
     column: str = "image",
     key: Key | str | os.PathLike | None = None,
     *,
-    concurrency: int = 1,
+    compute: str = "tasks",
+    concurrency: int | None = None,
     num_cpus: float = 1,
     threads: int = 0,
-    batch_size: int | None = 256,
+    batch_size: int | None = None,
 ) -> Any:
     """Returns ``dataset`` with the columns ``detected``, ``work_id``, ``p_value``,
     ``error`` and the geometry columns added to every row, every other column kept.
 
     ``column`` holds the images: encoded bytes, a Hugging Face image struct, or decoded
-    arrays. ``key`` is a Key, a key file path, or None for the public key. ``concurrency``
-    actors run with ``num_cpus`` each and ``threads`` detection threads each (0: all cores
-    the actor sees).
+    arrays. ``key`` is a Key, a key file path, or None for the public key.
+
+    ``compute="tasks"`` (the default) runs detection as a task function with one detector
+    per worker process, kept between tasks. Ray then fuses reading, detection and any
+    following projection into one task, so the image bytes never pass through the object
+    store; this is the faster layout (see docs/python.md for the measurements).
+    ``compute="actors"`` runs the callable class ``DetectMarks`` on ``concurrency`` actors
+    (default 1), one detector each. Either way each task or actor reserves ``num_cpus``
+    and runs ``threads`` detection threads (0: all cores it sees); ``batch_size`` None
+    searches each block as read.
     """
     if key is not None and not isinstance(key, Key):
         key = Key.load(os.fspath(key))
-    return dataset.map_batches(
-        DetectMarks,
-        fn_constructor_kwargs={
-            "column": column,
-            "key": None if key is None else key.to_text(),
-            "threads": threads,
-        },
-        batch_format="pyarrow",
-        batch_size=batch_size,
-        concurrency=concurrency,
-        num_cpus=num_cpus,
-    )
+    key_text = None if key is None else key.to_text()
+    if compute == "tasks":
+        return dataset.map_batches(
+            _detect_task,
+            fn_kwargs={"column": column, "key": key_text, "threads": threads},
+            batch_format="pyarrow",
+            batch_size=batch_size,
+            concurrency=concurrency,
+            num_cpus=num_cpus,
+        )
+    if compute == "actors":
+        return dataset.map_batches(
+            DetectMarks,
+            fn_constructor_kwargs={"column": column, "key": key_text, "threads": threads},
+            batch_format="pyarrow",
+            batch_size=batch_size,
+            concurrency=1 if concurrency is None else concurrency,
+            num_cpus=num_cpus,
+        )
+    raise ValueError(f'compute is "tasks" or "actors", not {compute!r}')
