@@ -1,7 +1,13 @@
-"""Images per second on one 512-px Parquet shard, in one run: the CLI scan (the Rust
-scanner), detect_batch on the same bytes, and Ray Data on 2 CPUs.
+"""Images per second on one 512-px Parquet shard, in one run: the CLI scan, the Rust
+scanner on the shard's bytes in memory, detect_batch on the same bytes, and Ray Data on
+2 CPUs.
 
+    cargo build --release -p inkseal -p inkseal-benches --example detect_bytes
     INKSEAL_BIN=target/release/inkseal python crates/inkseal-python/bench/throughput.py [N] [ROUNDS]
+
+The in-memory baseline is `benches/examples/detect_bytes.rs` (`Scanner::detect_bytes`, the
+call detect_batch makes), found next to INKSEAL_BIN in examples/ or named by
+INKSEAL_DETECT_BYTES.
 
 Not a test (speed belongs in benchmarks). The measurements are interleaved round by round,
 so a neighbour's load falls on all of them alike; each line gives the median and the best
@@ -32,6 +38,9 @@ def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 384
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     cli = os.environ["INKSEAL_BIN"]
+    baseline = os.environ.get(
+        "INKSEAL_DETECT_BYTES", str(pathlib.Path(cli).parent / "examples" / "detect_bytes")
+    )
     import ray
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -44,6 +53,15 @@ def main() -> None:
 
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
         ray.data.DataContext.get_current().enable_progress_bars = False
+
+        def read_only(path, count):
+            """Ray's own floor: the same read, the image column handed to a task, no search."""
+            t = time.perf_counter()
+            ds = ray.data.read_parquet(str(path)).map_batches(
+                lambda b: b.select(["url"]), batch_format="pyarrow", batch_size=None
+            )
+            assert len(ds.take_all()) == count
+            return count / (time.perf_counter() - t)
 
         def run_ray(path, count, **kw):
             t = time.perf_counter()
@@ -68,6 +86,10 @@ def main() -> None:
             summary = lines[-1]
             assert summary["type"] == "summary"
 
+            rust = json.loads(
+                subprocess.run([baseline, str(shard), "2"], capture_output=True, text=True, check=True).stdout
+            )
+
             t = time.perf_counter()
             table = pq.read_table(shard)
             read = time.perf_counter() - t
@@ -78,30 +100,39 @@ def main() -> None:
             tasks = run_ray(shard, n)
             actors = run_ray(shard, n, compute="actors", threads=2)
             small_rate, _ = run_ray(small, 8)
+            floor = read_only(shard, n)
             if attempt == 0:
                 continue
             add("cli", n / wall, summary["detected"])
             add("cli_summary", summary["images_per_second"])
+            add("rust_bytes", rust["images_per_second"], rust["detected"])
             add("detect_batch", n / (read + search), sum(result["detected"].to_pylist()))
             add("detect_batch_search", n / search)
             add("ray_tasks", *tasks)
             add("ray_actors", *actors)
             add("ray_8_rows_seconds", 8 / small_rate)
+            add("ray_read_only", floor)
+            # The rate past the fixed cost: the extra rows over the extra time.
+            add("ray_tasks_steady", (n - 8) / (n / tasks[0] - 8 / small_rate))
 
-        base = statistics.median(rates["cli"])
-
-        def line(label, name, ratio=True):
+        def line(label, name, against="cli"):
             med, best = statistics.median(rates[name]), max(rates[name])
             found = f", {detected[name]} detected" if name in detected else ""
-            against = f" = {100 * med / base:.0f}% of the CLI" if ratio else ""
-            print(f"{label:<52} {med:7.1f} images/s (best {best:.1f}){found}{against}")
+            if against:
+                # The ratio of each round's pair, then the median: both saw the same load.
+                ratio = statistics.median(a / b for a, b in zip(rates[name], rates[against]))
+                found += f" = {100 * ratio:.0f}% of {against}"
+            print(f"{label:<52} {med:7.1f} images/s (best {best:.1f}){found}")
 
-        line("CLI scan --threads 2 (process wall time)", "cli", ratio=False)
-        line("  its own summary (inside the process)", "cli_summary", ratio=False)
+        line("CLI scan --threads 2 (process wall time) [cli]", "cli", against=None)
+        line("  its own summary (inside the process)", "cli_summary", against=None)
+        line("Rust Scanner::detect_bytes, in memory [rust_bytes]", "rust_bytes", against=None)
+        line("detect_batch(threads=2), same bytes in memory", "detect_batch_search", against="rust_bytes")
         line("pq.read_table + detect_batch(threads=2)", "detect_batch")
-        line("  detect_batch alone, table already read", "detect_batch_search")
         line("Ray, read_parquet + detect_marks (tasks, default)", "ray_tasks")
         line("Ray, read_parquet + detect_marks (1 actor, 2 thr)", "ray_actors")
+        line("Ray, read_parquet + a task that only selects a column", "ray_read_only")
+        line("Ray tasks past the fixed cost ((n-8)/(T_n - T_8))", "ray_tasks_steady")
         fixed = statistics.median(rates["ray_8_rows_seconds"])
         print(f"Ray on 8 rows of the shard (its fixed cost):          {fixed:.2f} s per execution")
         ray.shutdown()

@@ -125,6 +125,9 @@ def test_detect_batch_reads_every_arrow_layout_in_place(coffee_png, flower_jpg):
     assert inkseal.detect_batch(pa.array(cells, pa.large_binary()).slice(3)).to_pylist() == expected[3:]
     chunked = pa.chunked_array([binary.slice(0, 1), binary.slice(1, 0), binary.slice(1)])
     assert inkseal.detect_batch(chunked).to_pylist() == expected
+    if hasattr(pa, "binary_view"):
+        view = pa.array(cells, pa.binary_view())
+        assert inkseal.detect_batch(view).to_pylist() == expected
     fixed = pa.array([marked[:64], coffee_png[:64]], pa.binary(64))
     assert [r["error"] is not None for r in inkseal.detect_batch(fixed).to_pylist()] == [True, True]
 

@@ -209,7 +209,10 @@ def _arrow_chunks(data: Any) -> list | None:
             # flatten() applies the struct's own offset and nulls to the field.
             chunk = chunk.flatten()[index] if chunk.null_count else chunk.field(index)
         t = chunk.type
-        if pa.types.is_fixed_size_binary(t):
+        if pa.types.is_fixed_size_binary(t) or (
+            hasattr(pa.types, "is_binary_view") and pa.types.is_binary_view(t)
+        ):
+            # Other layouts of the same cells: one copy into a plain binary array.
             chunk = chunk.cast(pa.binary())
         elif not (pa.types.is_binary(t) or pa.types.is_large_binary(t)):
             raise TypeError(f"expected a binary column, not {t}")

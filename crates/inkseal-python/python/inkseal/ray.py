@@ -8,6 +8,12 @@ every row and keeps every other column (the URL, the caption, the key).
 
 ``read_webdataset`` gives one binary column per extension (``column="jpg"``);
 ``read_images`` gives decoded pixels (``column="image"``), searched as arrays.
+
+By default detection runs as Ray tasks with one detector per worker process, so Ray fuses
+the read, the search and a following ``select_columns`` into one task and the image bytes
+never enter the object store; ``compute="actors"`` uses the callable class
+``DetectMarks`` on an actor pool instead. Either way each batch's Arrow buffers are searched
+in place, with the GIL released.
 """
 
 from __future__ import annotations
@@ -27,7 +33,9 @@ _per_process: dict[tuple[str, str | None, int], "DetectMarks"] = {}
 
 class DetectMarks:
     """The callable class for ``Dataset.map_batches(..., batch_format="pyarrow")``: one
-    detector (thread pool, one engine per thread) per actor, built once."""
+    detector (thread pool, one engine per thread) per actor, built once. Calling it on a
+    pyarrow Table returns the table with the result columns appended (replaced if present).
+    """
 
     def __init__(self, column: str = "image", key: str | None = None, threads: int = 0):
         # `key` is the key's text form (a Key is not sent to actors) or None (public key).
@@ -46,7 +54,12 @@ class DetectMarks:
             )
         column = batch.column(self._column)
         t = column.type
-        binary = pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t)
+        binary = (
+            pa.types.is_binary(t)
+            or pa.types.is_large_binary(t)
+            or pa.types.is_fixed_size_binary(t)
+            or (hasattr(pa.types, "is_binary_view") and pa.types.is_binary_view(t))
+        )
         if pa.types.is_struct(t) or binary:
             # The cells are read in place from the batch's Arrow buffers.
             results = _table(_detect_cells(self._detector, column))
