@@ -18,7 +18,9 @@ use inkseal_scan::{Input, ScanConfig, Scanner};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let path = args.next().ok_or("usage: detect_bytes SHARD [THREADS] [ROUNDS]")?;
+    let path = args
+        .next()
+        .ok_or("usage: detect_bytes SHARD [THREADS] [ROUNDS]")?;
     let threads: usize = args.next().map_or(Ok(0), |t| t.parse())?;
     let rounds: usize = args.next().map_or(Ok(1), |r| r.parse())?;
     let config = ScanConfig::default().with_threads(threads);

@@ -3,7 +3,10 @@ scanner on the shard's bytes in memory, detect_batch on the same bytes, and Ray 
 2 CPUs.
 
     cargo build --release -p inkseal -p inkseal-benches --example detect_bytes
-    INKSEAL_BIN=target/release/inkseal python crates/inkseal-python/bench/throughput.py [N] [ROUNDS]
+    INKSEAL_BIN=target/release/inkseal python crates/inkseal-python/bench/throughput.py [N] [ROUNDS] [REPEAT]
+
+REPEAT > 1 writes the N generated rows REPEAT times over (a larger shard, cheap to make),
+to see how much of Ray's gap is its fixed cost per execution.
 
 The in-memory baseline is `benches/examples/detect_bytes.rs` (`Scanner::detect_bytes`, the
 call detect_batch makes), found next to INKSEAL_BIN in examples/ or named by
@@ -37,6 +40,7 @@ import inkseal.ray  # noqa: E402
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 384
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    repeat = int(sys.argv[3]) if len(sys.argv) > 3 else 1
     cli = os.environ["INKSEAL_BIN"]
     baseline = os.environ.get(
         "INKSEAL_DETECT_BYTES", str(pathlib.Path(cli).parent / "examples" / "detect_bytes")
@@ -46,6 +50,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         shard = pathlib.Path(tmp) / "shard.parquet"
         hf_shard(shard, n=n, side=512, marked_every=4)
+        if repeat > 1:
+            import pyarrow as pa
+
+            one = pq.read_table(shard)
+            pq.write_table(pa.concat_tables([one] * repeat), shard, row_group_size=8)
+            n *= repeat
         # Eight rows of the same shard: what a Ray execution costs before any throughput.
         small = pathlib.Path(tmp) / "small.parquet"
         pq.write_table(pq.read_table(shard).slice(0, 8), small)
