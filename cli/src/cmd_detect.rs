@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Result;
-use inkseal_mark::{DetectConfig, Detection, Detector, Geometry, ImageRef, TileMap};
+use inkseal_mark::{DetectConfig, Detection, Detector, Geometry, TileMap};
 use serde::Serialize;
 
 use inkseal_core::image::{self, DecodeOptions};
@@ -109,13 +109,7 @@ pub fn run(opts: &DetectOpts) -> Result<Outcome> {
 
 fn detect_one(detector: &mut Detector, path: &Path) -> Result<Detection> {
     let picture = image::decode_path(path, &DecodeOptions::for_detection())?;
-    let image = ImageRef::new(
-        &picture.pixels,
-        picture.width,
-        picture.height,
-        picture.layout,
-    )?;
-    Ok(detector.detect(image)?)
+    Ok(detector.detect(picture.view()?)?)
 }
 
 fn print_detection(

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use anyhow::{Context, Result, bail};
-use inkseal_mark::{EmbedConfig, Embedder, ImageMut, WorkId};
+use inkseal_mark::{EmbedConfig, Embedder, WorkId};
 use rand::TryRngCore;
 use rand::rngs::OsRng;
 use serde::Serialize;
@@ -63,9 +63,8 @@ pub fn run(opts: &EmbedOpts) -> Result<Outcome> {
         ));
     }
 
-    let (w, h, layout) = (picture.width, picture.height, picture.layout);
     let original = picture.pixels.clone();
-    let image = ImageMut::new(&mut picture.pixels, w, h, layout)?;
+    let image = picture.view_mut()?;
     let report = match embedder.embed(image, id) {
         Ok(r) => r,
         Err(inkseal_mark::Error::TooSmall { width, height, min }) => bail!(

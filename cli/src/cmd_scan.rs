@@ -1,15 +1,16 @@
 //! `inkseal scan`: find marked works in datasets and report every sample.
 
 use std::io::{BufWriter, IsTerminal, Write};
-use std::ops::ControlFlow;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use inkseal_core::ResumableScan;
 use inkseal_core::atomic::{self, Options, Replace};
-use inkseal_core::scan::{Identity, Settings, State, WorkLookup};
-use inkseal_scan::{Event, Input, Record, ScanConfig, Scanner, Summary};
+use inkseal_core::resume::Event;
+use inkseal_core::scan::{Settings, State, WorkLookup};
+use inkseal_scan::{Input, Record, ScanConfig, Scanner, Summary};
 use serde::Serialize;
 
 use crate::opts::ScanOpts;
@@ -62,19 +63,14 @@ pub fn run(opts: &ScanOpts) -> Result<Outcome> {
         Some(path) => Some(State::open(path, &settings)?),
         None => None,
     };
-    if let Some(state) = &state {
-        if state.dropped_bytes() > 0 {
-            output::note(format!(
-                "{}: dropping the records of an input that was not finished ({} bytes); it is scanned again",
-                state.path().display(),
-                state.dropped_bytes()
-            ));
-        }
-        for stale in state.stale_reports() {
-            if atomic::is_temporary_name(stale) && stale.is_file() {
-                let _ = std::fs::remove_file(stale);
-            }
-        }
+    if let Some(state) = &state
+        && state.dropped_bytes() > 0
+    {
+        output::note(format!(
+            "{}: dropping the records of an input that was not finished ({} bytes); it is scanned again",
+            state.path().display(),
+            state.dropped_bytes()
+        ));
     }
     let show_progress = !opts.no_progress
         && format != Format::Json
@@ -215,21 +211,12 @@ enum Sink<'a> {
     Csv(Box<csv::Writer<Box<dyn Write + 'a>>>),
 }
 
-/// One run of `inkseal scan`: the expanded inputs, the resume state and the report.
+/// One run of `inkseal scan`: the library's resumable scan, the report and the progress bar.
 struct Scan {
-    inputs: Vec<Input>,
-    identities: Vec<Option<Identity>>,
-    skip: Vec<bool>,
-    state: Option<State>,
-    works: WorkLookup,
+    run: ResumableScan,
     format: Format,
     /// The carried columns (CSV rows get one column each).
     with: Vec<String>,
-    summary: Summary,
-    /// The next input whose records have not been reported.
-    next: usize,
-    /// Time spent on finished inputs by earlier runs.
-    replayed_seconds: f64,
     progress: Option<Progress>,
 }
 
@@ -241,29 +228,11 @@ impl Scan {
         format: Format,
         show_progress: bool,
     ) -> Scan {
-        let identities: Vec<Option<Identity>> = match state {
-            Some(_) => inputs.iter().map(Identity::of).collect(),
-            None => vec![None; inputs.len()],
-        };
-        let skip = identities
-            .iter()
-            .map(|id| match (&state, id) {
-                (Some(state), Some(id)) => state.is_finished(id),
-                _ => false,
-            })
-            .collect();
         let progress = show_progress.then(|| Progress::new(&inputs));
         Scan {
-            inputs,
-            identities,
-            skip,
-            state,
-            works,
+            run: ResumableScan::new(inputs, state, works),
             format,
             with: Vec::new(),
-            summary: Summary::default(),
-            next: 0,
-            replayed_seconds: 0.0,
             progress,
         }
     }
@@ -274,17 +243,15 @@ impl Scan {
         out: Box<dyn Write + '_>,
         partial_report: Option<&Path>,
     ) -> Result<Summary> {
-        let started = Instant::now();
-        let skipped = self.skip.iter().filter(|&&s| s).count();
-        if let Some(state) = &mut self.state {
-            state.start_session(partial_report)?;
-            if skipped > 0 {
-                output::note(format!(
-                    "resuming from {}: {skipped} of {} inputs were finished by an earlier run",
-                    state.path().display(),
-                    self.inputs.len()
-                ));
-            }
+        let skipped = self.run.finished_earlier();
+        if let Some(state) = self.run.state()
+            && skipped > 0
+        {
+            output::note(format!(
+                "resuming from {}: {skipped} of {} inputs were finished by an earlier run",
+                state.path().display(),
+                self.run.inputs().len()
+            ));
         }
         let mut sink = match self.format {
             Format::Csv if self.with.is_empty() => {
@@ -304,174 +271,47 @@ impl Scan {
             }
             _ => Sink::Plain(out),
         };
-        let (todo, todo_index): (Vec<Input>, Vec<usize>) = self
-            .inputs
-            .iter()
-            .zip(&self.skip)
-            .enumerate()
-            .filter(|(_, (_, skip))| !**skip)
-            .map(|(i, (input, _))| (input.clone(), i))
-            .unzip();
-        let mut failure = None;
-        scanner.scan_events(&todo, |event| {
-            match self.on_event(event, &todo_index, &mut sink) {
-                Ok(()) => ControlFlow::Continue(()),
-                Err(e) => {
-                    failure = Some(e);
-                    ControlFlow::Break(())
+        let (format, with, progress) = (self.format, &self.with, &mut self.progress);
+        let summary = self
+            .run
+            .run(scanner, partial_report, |event| -> Result<()> {
+                match event {
+                    Event::Record {
+                        record,
+                        work,
+                        bytes,
+                        totals,
+                    } => {
+                        emit(record, work, format, with, progress.as_ref(), &mut sink)?;
+                        if let Some(p) = progress.as_mut() {
+                            p.advance(bytes, totals);
+                        }
+                    }
+                    Event::InputDone { index, totals } => {
+                        if let Some(p) = progress.as_mut() {
+                            p.input_done(index, totals);
+                        }
+                    }
+                    _ => {}
                 }
-            }
-        })?;
-        if let Some(e) = failure {
-            return Err(e);
-        }
-        self.catch_up(self.inputs.len(), &mut sink)?;
+                Ok(())
+            })?;
         if let Some(p) = self.progress.take() {
             p.bar.finish_and_clear();
         }
-        self.summary.seconds = started.elapsed().as_secs_f64() + self.replayed_seconds;
-        self.summary.images_per_second = if self.summary.seconds > 0.0 {
-            self.summary.samples as f64 / self.summary.seconds
-        } else {
-            0.0
-        };
-        self.write_summary(&mut sink)?;
+        self.write_summary(&summary, &mut sink)?;
         match sink {
             Sink::Plain(mut w) => w.flush()?,
             Sink::Csv(mut w) => w.flush()?,
         }
-        if let Some(state) = self.state.take() {
-            state.finish()?;
-        }
-        Ok(self.summary.clone())
+        self.run.finish()?;
+        Ok(summary)
     }
 
-    fn on_event(&mut self, event: Event, todo_index: &[usize], sink: &mut Sink<'_>) -> Result<()> {
-        match event {
-            Event::Record {
-                input,
-                bytes,
-                record,
-            } => {
-                let index = todo_index[input];
-                self.catch_up(index, sink)?;
-                if let Some(state) = &mut self.state {
-                    state.record(&record)?;
-                }
-                self.emit(&record, sink)?;
-                if let Some(p) = &mut self.progress {
-                    p.advance(bytes, &self.summary);
-                }
-            }
-            Event::InputDone { input } => {
-                let index = todo_index[input];
-                self.catch_up(index, sink)?;
-                if let Some(state) = &mut self.state {
-                    state.input_done(self.identities[index].as_ref())?;
-                }
-                self.next = index + 1;
-                if let Some(p) = &mut self.progress {
-                    p.input_done(index, &self.summary);
-                }
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-
-    /// Reports the finished inputs before `index` from the state file, in order.
-    fn catch_up(&mut self, index: usize, sink: &mut Sink<'_>) -> Result<()> {
-        while self.next < index {
-            let i = self.next;
-            self.next += 1;
-            if !self.skip[i] {
-                continue;
-            }
-            let Some(identity) = self.identities[i].clone() else {
-                continue;
-            };
-            // Replaying reads the state while each record is reported through `self`.
-            let Some(state) = self.state.take() else {
-                continue;
-            };
-            let replayed = state.replay(&identity, |record| self.emit(&record, sink));
-            self.state = Some(state);
-            self.replayed_seconds += replayed?;
-            if let Some(p) = &mut self.progress {
-                p.input_done(i, &self.summary);
-            }
-        }
-        Ok(())
-    }
-
-    /// Counts one record and writes it to the report.
-    fn emit(&mut self, record: &Record, sink: &mut Sink<'_>) -> Result<()> {
-        self.summary.add(record);
-        let plain_csv = self.format == Format::Csv && self.with.is_empty();
-        let line = match record {
-            Record::Sample(s) => {
-                let known = match &s.work_id {
-                    Some(id) => self.works.get(id)?,
-                    None => None,
-                };
-                SampleLine {
-                    kind: "sample",
-                    source: &s.source,
-                    member: s.member.as_deref(),
-                    key: &s.key,
-                    detected: s.detected,
-                    work_id: s.work_id.as_deref(),
-                    p_value: Some(s.p_value),
-                    title: known.map(|k| k.0.as_str()),
-                    artist: known.map(|k| k.1.as_str()),
-                    error: None,
-                    // A plain CSV report keeps its fixed columns.
-                    path: s.path.as_deref().filter(|_| !plain_csv),
-                    with: Some(&s.with).filter(|w| !w.is_empty()),
-                }
-            }
-            Record::Error(e) => SampleLine {
-                kind: "error",
-                source: &e.source,
-                member: e.member.as_deref(),
-                key: e.key.as_deref().unwrap_or(""),
-                detected: false,
-                work_id: None,
-                p_value: None,
-                title: None,
-                artist: None,
-                error: Some(&e.error),
-                path: None,
-                with: None,
-            },
-            _ => return Ok(()),
-        };
-        let progress = self.progress.as_ref().map(|p| &p.bar);
-        match sink {
-            Sink::Csv(w) if self.with.is_empty() => w.serialize(&line)?,
-            Sink::Csv(w) => w.write_record(csv_row(&line, &self.with))?,
-            Sink::Plain(w) => match self.format {
-                Format::Json => {
-                    if line.kind == "error" {
-                        output::json_line(w, record)?;
-                    } else {
-                        output::json_line(w, &line)?;
-                    }
-                }
-                _ => {
-                    if let Some(text) = text_line(&line) {
-                        suspend(progress, || writeln!(w, "{text}"))?;
-                    }
-                }
-            },
-        }
-        Ok(())
-    }
-
-    fn write_summary(&mut self, sink: &mut Sink<'_>) -> Result<()> {
+    fn write_summary(&mut self, s: &Summary, sink: &mut Sink<'_>) -> Result<()> {
         let mut works = Vec::new();
-        for (id, &samples) in &self.summary.per_work {
-            let known = self.works.get(id)?.cloned();
+        for (id, &samples) in &s.per_work {
+            let known = self.run.work(id)?.cloned();
             works.push(WorkLine {
                 work_id: id,
                 samples,
@@ -479,10 +319,9 @@ impl Scan {
                 artist: known.map(|k| k.1),
             });
         }
-        let s = &self.summary;
         let line = SummaryLine {
             kind: "summary",
-            inputs: self.inputs.len(),
+            inputs: self.run.inputs().len(),
             samples: s.samples,
             detected: s.detected,
             errors: s.errors,
@@ -499,6 +338,70 @@ impl Scan {
         }
         Ok(())
     }
+}
+
+/// Writes one record to the report (`work`: the registry's title and artist).
+fn emit(
+    record: &Record,
+    work: Option<&(String, String)>,
+    format: Format,
+    with: &[String],
+    progress: Option<&Progress>,
+    sink: &mut Sink<'_>,
+) -> Result<()> {
+    let plain_csv = format == Format::Csv && with.is_empty();
+    let line = match record {
+        Record::Sample(s) => SampleLine {
+            kind: "sample",
+            source: &s.source,
+            member: s.member.as_deref(),
+            key: &s.key,
+            detected: s.detected,
+            work_id: s.work_id.as_deref(),
+            p_value: Some(s.p_value),
+            title: work.map(|k| k.0.as_str()),
+            artist: work.map(|k| k.1.as_str()),
+            error: None,
+            // A plain CSV report keeps its fixed columns.
+            path: s.path.as_deref().filter(|_| !plain_csv),
+            with: Some(&s.with).filter(|w| !w.is_empty()),
+        },
+        Record::Error(e) => SampleLine {
+            kind: "error",
+            source: &e.source,
+            member: e.member.as_deref(),
+            key: e.key.as_deref().unwrap_or(""),
+            detected: false,
+            work_id: None,
+            p_value: None,
+            title: None,
+            artist: None,
+            error: Some(&e.error),
+            path: None,
+            with: None,
+        },
+        _ => return Ok(()),
+    };
+    let progress = progress.map(|p| &p.bar);
+    match sink {
+        Sink::Csv(w) if with.is_empty() => w.serialize(&line)?,
+        Sink::Csv(w) => w.write_record(csv_row(&line, with))?,
+        Sink::Plain(w) => match format {
+            Format::Json => {
+                if line.kind == "error" {
+                    output::json_line(w, record)?;
+                } else {
+                    output::json_line(w, &line)?;
+                }
+            }
+            _ => {
+                if let Some(text) = text_line(&line) {
+                    suspend(progress, || writeln!(w, "{text}"))?;
+                }
+            }
+        },
+    }
+    Ok(())
 }
 
 /// Where a sample is: `source` or `source:member`.

@@ -14,6 +14,8 @@
 //! - [`batch`]: marking a whole portfolio folder, in parallel and resumably.
 //! - [`keyfile`]: watermark key files.
 //! - [`scan`]: the resume state of a scan and the registry lookup of found works.
+//! - [`ResumableScan`]: the scan loop over that state: finished inputs replayed, the rest
+//!   scanned, every record passed on in input order with its work's registry entry.
 //!
 //! Nothing here prints or exits: everything ends in a value or an [`Error`] whose message
 //! is complete.
@@ -61,6 +63,7 @@ mod error;
 mod fault;
 pub mod keyfile;
 pub mod mark;
+pub mod resume;
 pub mod scan;
 pub mod store;
 pub mod verify;
@@ -68,5 +71,6 @@ pub mod verify;
 pub use error::{Error, Result};
 pub use inkseal_io::{atomic, image};
 pub use mark::{Marked, Marker, WorkInfo};
+pub use resume::ResumableScan;
 pub use store::Store;
 pub use verify::{Binding, Recovered, Verdict, Verification, Verifier};

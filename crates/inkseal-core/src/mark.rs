@@ -15,9 +15,7 @@ use std::path::{Path, PathBuf};
 use inkseal_c2pa::{Format, Signer, WorkTerms, sign_bytes};
 use inkseal_io::atomic::{self, AtomicFile, Options, Replace};
 use inkseal_io::image::{self, DecodeOptions, Limits, Picture, WriteNotes};
-use inkseal_mark::{
-    EmbedConfig, EmbedReport, Embedder, ImageMut, ImageRef, Key, WorkId, perceptual_hash,
-};
+use inkseal_mark::{EmbedConfig, EmbedReport, Embedder, Key, WorkId, perceptual_hash};
 use inkseal_registry::{Lease, NewWork, Registry, Staged};
 use sha2::{Digest, Sha256};
 
@@ -190,19 +188,15 @@ impl Marker {
         id: u64,
         temp: &Path,
     ) -> Result<Marked> {
-        let (w, h, layout) = (picture.width, picture.height, picture.layout);
         let original = picture.pixels.clone();
-        let report = match self.embedder.embed(
-            ImageMut::new(&mut picture.pixels, w, h, layout)?,
-            WorkId(id),
-        ) {
+        let report = match self.embedder.embed(picture.view_mut()?, WorkId(id)) {
             Ok(r) => r,
             Err(inkseal_mark::Error::TooSmall { width, height, min }) => {
                 return Err(Error::TooSmall { width, height, min });
             }
             Err(e) => return Err(Error::CannotMark(e)),
         };
-        let phash = perceptual_hash(ImageRef::new(&picture.pixels, w, h, layout)?);
+        let phash = perceptual_hash(picture.view()?);
         let (encoded, notes) = image::encode_to_vec(picture)?;
         let format = Format::detect_or_path(&encoded, output);
         let mut terms = WorkTerms::new(id, &info.title, &info.artist, inkseal_mark::ALGORITHM)

@@ -11,7 +11,7 @@ use std::path::Path;
 use inkseal_c2pa::{CredentialReport, Format, ValidationState, WatermarkAgreement};
 use inkseal_io::image::{self, DecodeOptions, Limits, Picture};
 use inkseal_mark::{
-    DetectConfig, Detection, Detector, ImageRef, Key, WorkId, hash_distance, perceptual_hash,
+    DetectConfig, Detection, Detector, Key, WorkId, hash_distance, perceptual_hash,
 };
 use inkseal_registry::{Registry, Work};
 use serde::Serialize;
@@ -180,13 +180,7 @@ impl Verifier {
         file_sha: impl FnOnce() -> Result<[u8; 32]>,
         registry: Option<&Registry>,
     ) -> Result<Verification> {
-        let image = ImageRef::new(
-            &picture.pixels,
-            picture.width,
-            picture.height,
-            picture.layout,
-        )?;
-        let found: Detection = self.detector.detect(image)?;
+        let found: Detection = self.detector.detect(picture.view()?)?;
         let (credentials, credentials_error) = match credentials {
             Ok(report) => (report, None),
             Err(e) => (None, Some(e.to_string())),
@@ -212,7 +206,7 @@ impl Verifier {
         };
         let recovered = match work {
             Some(work) => {
-                let distance = hash_distance(perceptual_hash(image), work.phash);
+                let distance = hash_distance(perceptual_hash(picture.view()?), work.phash);
                 let identical = file_sha()? == work.sha256;
                 let (manifest, manifest_error) = match CredentialReport::from_manifest_store_bytes(
                     &work.manifest,

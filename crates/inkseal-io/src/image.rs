@@ -206,6 +206,16 @@ pub struct Picture {
 }
 
 impl Picture {
+    /// The pixels as the watermark engine reads them (detection, hashing, scoring).
+    pub fn view(&self) -> inkseal_mark::Result<inkseal_mark::ImageRef<'_>> {
+        inkseal_mark::ImageRef::new(&self.pixels, self.width, self.height, self.layout)
+    }
+
+    /// The pixels as the watermark engine writes them (embedding).
+    pub fn view_mut(&mut self) -> inkseal_mark::Result<inkseal_mark::ImageMut<'_>> {
+        inkseal_mark::ImageMut::new(&mut self.pixels, self.width, self.height, self.layout)
+    }
+
     /// Whether the file stored gray plus alpha (held here as RGBA with equal colour channels).
     pub fn is_gray_alpha(&self) -> bool {
         !self.source_color.has_color() && self.source_color.has_alpha()

@@ -9,6 +9,8 @@
 // Python exception at once: its size does not matter here.
 #![allow(clippy::result_large_err)]
 
+mod arrow;
+
 use std::path::PathBuf;
 use std::str::FromStr;
 
@@ -257,9 +259,81 @@ fn parse_id(work_id: Option<&str>) -> PyResult<WorkId> {
     }
 }
 
-/// Embeds a mark in raw 8-bit pixels; returns the marked pixels, the work ID and the PSNR.
+/// What an embedding did: the work ID, the PSNR, the SSIMULACRA2 score and the gain.
+#[pyclass(module = "inkseal", name = "EmbedReport", frozen, get_all)]
+#[derive(Clone)]
+struct EmbedReport {
+    /// The work ID the mark carries, 16 hex digits.
+    work_id: String,
+    /// PSNR of the marked pixels against the original, in dB.
+    psnr_db: f64,
+    /// SSIMULACRA2 of the marked pixels against the original (100: identical, 90: visually
+    /// lossless, 70: high quality); None on the fast path (no target).
+    ssimulacra2: Option<f64>,
+    /// The target that was aimed at, or None for the fast fixed-amplitude mark.
+    target_quality: Option<f64>,
+    /// The mark's amplitude against the perceptual model's: chosen for the target and
+    /// times the strength, or the strength alone on the fast path.
+    gain: f64,
+    /// The strength asked for.
+    strength: f32,
+    /// Whether the image is mostly near-white or near-black, so the mark will not survive
+    /// recompression.
+    fragile: bool,
+}
+
+#[pymethods]
+impl EmbedReport {
+    fn __repr__(&self) -> String {
+        format!(
+            "EmbedReport(work_id='{}', psnr_db={:.2}, ssimulacra2={}, gain={:.3})",
+            self.work_id,
+            self.psnr_db,
+            self.ssimulacra2
+                .map_or_else(|| "None".to_string(), |q| format!("{q:.2}")),
+            self.gain
+        )
+    }
+}
+
+impl EmbedReport {
+    fn new(id: WorkId, config: &EmbedConfig, report: &inkseal_mark::EmbedReport) -> Self {
+        EmbedReport {
+            work_id: id.to_string(),
+            psnr_db: report.psnr_db,
+            ssimulacra2: report.ssimulacra2,
+            target_quality: config.target_quality,
+            gain: report.quality_gain,
+            strength: config.strength,
+            fragile: report.is_fragile(),
+        }
+    }
+}
+
+/// The SSIMULACRA2 target the embedder aims at by default (the CLI's).
+fn default_target() -> Option<f64> {
+    EmbedConfig::default().target_quality
+}
+
+/// The embedder's settings from the Python arguments; a target outside (0, 100] is a
+/// ValueError.
+fn embed_config(strength: f32, target_quality: Option<f64>) -> PyResult<EmbedConfig> {
+    if let Some(t) = target_quality
+        && !(t > 0.0 && t <= 100.0)
+    {
+        return Err(PyValueError::new_err(format!(
+            "target_quality is a SSIMULACRA2 score in (0, 100], or None for the fast mark, not {t}"
+        )));
+    }
+    Ok(EmbedConfig::default()
+        .with_strength(strength)
+        .with_target_quality(target_quality))
+}
+
+/// Embeds a mark in raw 8-bit pixels; returns the marked pixels and an EmbedReport.
 #[pyfunction]
-#[pyo3(signature = (pixels, width, height, channels, work_id = None, key = None, strength = 1.0))]
+#[pyo3(signature = (pixels, width, height, channels, work_id = None, key = None, strength = 1.0,
+    target_quality = default_target()))]
 #[allow(clippy::too_many_arguments)]
 fn embed_pixels<'py>(
     py: Python<'py>,
@@ -270,38 +344,45 @@ fn embed_pixels<'py>(
     work_id: Option<&str>,
     key: Option<&Key>,
     strength: f32,
-) -> PyResult<(Bound<'py, PyBytes>, String, f64)> {
+    target_quality: Option<f64>,
+) -> PyResult<(Bound<'py, PyBytes>, EmbedReport)> {
     let layout = layout_of(channels)?;
     let id = parse_id(work_id)?;
     let key = key_or_public(key);
+    let config = embed_config(strength, target_quality)?;
     let mut data = pixels.to_vec();
-    let psnr = py.detach(|| -> Result<f64, inkseal_mark::Error> {
-        let mut embedder = Embedder::new(&key, EmbedConfig::default().with_strength(strength))?;
-        let report = embedder.embed(ImageMut::new(&mut data, width, height, layout)?, id)?;
-        Ok(report.psnr_db)
+    let report = py.detach(|| -> Result<_, inkseal_mark::Error> {
+        let mut embedder = Embedder::new(&key, config.clone())?;
+        embedder.embed(ImageMut::new(&mut data, width, height, layout)?, id)
     });
-    let psnr = psnr.map_err(mark_err)?;
-    Ok((PyBytes::new(py, &data), id.to_string(), psnr))
+    let report = report.map_err(mark_err)?;
+    Ok((
+        PyBytes::new(py, &data),
+        EmbedReport::new(id, &config, &report),
+    ))
 }
 
-/// Embeds a mark in an encoded image; returns the marked image in the same format.
+/// Embeds a mark in an encoded image; returns the marked image in the same format and an
+/// EmbedReport (its scores are of the marked pixels, before encoding).
 #[pyfunction]
-#[pyo3(signature = (data, work_id = None, key = None, strength = 1.0))]
+#[pyo3(signature = (data, work_id = None, key = None, strength = 1.0,
+    target_quality = default_target()))]
 fn embed_bytes<'py>(
     py: Python<'py>,
     data: &[u8],
     work_id: Option<&str>,
     key: Option<&Key>,
     strength: f32,
-) -> PyResult<(Bound<'py, PyBytes>, String, f64)> {
+    target_quality: Option<f64>,
+) -> PyResult<(Bound<'py, PyBytes>, EmbedReport)> {
     let id = parse_id(work_id)?;
     let key = key_or_public(key);
-    let out = py.detach(|| -> inkseal_core::Result<(Vec<u8>, f64)> {
+    let config = embed_config(strength, target_quality)?;
+    let out = py.detach(|| -> inkseal_core::Result<_> {
         let mut picture = image::decode_bytes(data, &DecodeOptions::for_marking())?;
-        let mut embedder = Embedder::new(&key, EmbedConfig::default().with_strength(strength))?;
-        let (w, h, layout) = (picture.width, picture.height, picture.layout);
+        let mut embedder = Embedder::new(&key, config.clone())?;
         let report = embedder
-            .embed(ImageMut::new(&mut picture.pixels, w, h, layout)?, id)
+            .embed(picture.view_mut()?, id)
             .map_err(|e| match e {
                 inkseal_mark::Error::TooSmall { width, height, min } => {
                     inkseal_core::Error::TooSmall { width, height, min }
@@ -309,10 +390,13 @@ fn embed_bytes<'py>(
                 other => inkseal_core::Error::CannotMark(other),
             })?;
         let (bytes, _) = image::encode_to_vec(&picture)?;
-        Ok((bytes, report.psnr_db))
+        Ok((bytes, report))
     });
-    let (bytes, psnr) = out.map_err(core_err)?;
-    Ok((PyBytes::new(py, &bytes), id.to_string(), psnr))
+    let (bytes, report) = out.map_err(core_err)?;
+    Ok((
+        PyBytes::new(py, &bytes),
+        EmbedReport::new(id, &config, &report),
+    ))
 }
 
 /// Searches raw 8-bit pixels for a mark.
@@ -389,11 +473,44 @@ impl BatchDetector {
     /// work_id, p_value, error, rotation_deg, scale, aspect, mirrored)`. A bad image is an
     /// error in its row, never an exception for the batch.
     fn detect(&self, py: Python<'_>, images: Vec<Option<Bound<'_, PyBytes>>>) -> Columns {
-        let slices: Vec<&[u8]> = images
+        let cells: Vec<Option<&[u8]>> = images
             .iter()
-            .map(|b| b.as_ref().map_or(&[][..], |b| b.as_bytes()))
+            .map(|b| b.as_ref().map(|b| b.as_bytes()))
             .collect();
-        let nulls: Vec<bool> = images.iter().map(Option::is_none).collect();
+        self.detect_cells(py, &cells)
+    }
+
+    /// Detects in the cells of Arrow `binary` or `large_binary` arrays without copying
+    /// them: one `(offset, length, validity, offsets, data, large)` tuple per chunk, the
+    /// buffers being `array.buffers()`. The same columns as `detect`, one row per cell
+    /// across the chunks in order.
+    fn detect_arrow(&self, py: Python<'_>, chunks: Vec<arrow::ChunkArgs<'_>>) -> PyResult<Columns> {
+        let chunks = chunks
+            .into_iter()
+            .map(arrow::Chunk::new)
+            .collect::<PyResult<Vec<_>>>()?;
+        let mut cells = Vec::new();
+        for chunk in &chunks {
+            chunk.cells(&mut cells);
+        }
+        Ok(self.detect_cells(py, &cells))
+    }
+
+    /// Detects in one encoded image; raises on a bad image.
+    fn detect_one(&self, py: Python<'_>, data: &[u8]) -> PyResult<Detection> {
+        let mut results = py.detach(|| self.scanner.detect_bytes(&[data]));
+        match results.pop() {
+            Some(Ok(d)) => Ok(d.into()),
+            Some(Err(e)) => Err(scan_err(e)),
+            None => Err(InksealError::new_err("no result")),
+        }
+    }
+}
+
+impl BatchDetector {
+    /// Searches the cells (None: a null cell) with the GIL released, in parallel.
+    fn detect_cells(&self, py: Python<'_>, cells: &[Option<&[u8]>]) -> Columns {
+        let slices: Vec<&[u8]> = cells.iter().map(|c| c.unwrap_or(&[])).collect();
         let results = py.detach(|| self.scanner.detect_bytes(&slices));
         let n = results.len();
         let mut cols: Columns = (
@@ -406,8 +523,8 @@ impl BatchDetector {
             Vec::with_capacity(n),
             Vec::with_capacity(n),
         );
-        for (result, null) in results.into_iter().zip(nulls) {
-            let result = if null {
+        for (result, cell) in results.into_iter().zip(cells) {
+            let result = if cell.is_none() {
                 Err("null image cell".to_string())
             } else {
                 result.map_err(|e| e.to_string())
@@ -438,16 +555,6 @@ impl BatchDetector {
         }
         cols
     }
-
-    /// Detects in one encoded image; raises on a bad image.
-    fn detect_one(&self, py: Python<'_>, data: &[u8]) -> PyResult<Detection> {
-        let mut results = py.detach(|| self.scanner.detect_bytes(&[data]));
-        match results.pop() {
-            Some(Ok(d)) => Ok(d.into()),
-            Some(Err(e)) => Err(scan_err(e)),
-            None => Err(InksealError::new_err("no result")),
-        }
-    }
 }
 
 fn store(registry: Option<PathBuf>, credentials: Option<PathBuf>) -> Store {
@@ -456,10 +563,69 @@ fn store(registry: Option<PathBuf>, credentials: Option<PathBuf>) -> Store {
         .with_credentials(credentials)
 }
 
-/// Marks, signs and registers a work (see `inkseal mark`); returns a dict.
+/// Where a work comes from: a file to read, or encoded bytes in memory.
+enum Source {
+    File(PathBuf),
+    Bytes(Vec<u8>),
+}
+
+/// Marks, signs and registers one work from `source` into `output`; the dict `mark_file`
+/// and `mark_bytes` return.
+#[allow(clippy::too_many_arguments)]
+fn mark_work<'py>(
+    py: Python<'py>,
+    source: Source,
+    output: PathBuf,
+    info: WorkInfo,
+    key: Option<&Key>,
+    store: Store,
+    strength: f32,
+    target_quality: Option<f64>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let key = key_or_public(key);
+    let config = embed_config(strength, target_quality)?;
+    let (marked, registry_path, signer) = py
+        .detach(|| -> inkseal_core::Result<_> {
+            let mut marker = Marker::new(&key, config.clone())?;
+            let chosen = store.signer(None, &info.artist)?;
+            let mut registry = store.open_registry()?.registry;
+            let marked = match &source {
+                Source::File(input) => {
+                    let picture = marker.load(input, &output)?;
+                    marker
+                        .mark_picture(picture, &output, &info, &chosen.signer, &mut registry)
+                        .map_err(|e| inkseal_core::mark::name_input(e, input))?
+                }
+                Source::Bytes(bytes) => {
+                    marker.mark_bytes(bytes, &output, &info, &chosen.signer, &mut registry)?
+                }
+            };
+            Ok((
+                marked,
+                registry.path().to_path_buf(),
+                chosen.signer.subject().to_string(),
+            ))
+        })
+        .map_err(core_err)?;
+    let d = PyDict::new(py);
+    d.set_item("work_id", marked.work_id.to_string())?;
+    d.set_item("output", marked.output)?;
+    d.set_item("sha256", hex::encode(marked.sha256))?;
+    d.set_item("psnr_db", marked.report.psnr_db)?;
+    d.set_item("ssimulacra2", marked.ssimulacra2)?;
+    d.set_item("gain", marked.report.quality_gain)?;
+    d.set_item("fragile", marked.report.is_fragile())?;
+    d.set_item("key_id", key.id())?;
+    d.set_item("signer", signer)?;
+    d.set_item("registry", registry_path)?;
+    Ok(d)
+}
+
+/// Marks, signs and registers a work read from a file (see `inkseal mark`); returns a dict.
 #[pyfunction]
 #[pyo3(signature = (input, output, title, artist, license = None, allow_training = false,
-    key = None, registry = None, credentials = None, strength = 1.0))]
+    key = None, registry = None, credentials = None, strength = 1.0,
+    target_quality = default_target()))]
 #[allow(clippy::too_many_arguments)]
 fn mark_file<'py>(
     py: Python<'py>,
@@ -473,62 +639,87 @@ fn mark_file<'py>(
     registry: Option<PathBuf>,
     credentials: Option<PathBuf>,
     strength: f32,
+    target_quality: Option<f64>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let key = key_or_public(key);
-    let store = store(registry, credentials);
     let info = WorkInfo {
         title,
         artist,
         license,
         training_allowed: allow_training,
     };
-    let (marked, registry_path, signer) = py
-        .detach(|| -> inkseal_core::Result<_> {
-            let mut marker = Marker::new(&key, EmbedConfig::default().with_strength(strength))?;
-            let picture = marker.load(&input, &output)?;
-            let chosen = store.signer(None, &info.artist)?;
-            let mut registry = store.open_registry()?.registry;
-            let marked = marker
-                .mark_picture(picture, &output, &info, &chosen.signer, &mut registry)
-                .map_err(|e| inkseal_core::mark::name_input(e, &input))?;
-            Ok((
-                marked,
-                registry.path().to_path_buf(),
-                chosen.signer.subject().to_string(),
-            ))
-        })
-        .map_err(core_err)?;
-    let d = PyDict::new(py);
-    d.set_item("work_id", marked.work_id.to_string())?;
-    d.set_item("output", marked.output)?;
-    d.set_item("sha256", hex::encode(marked.sha256))?;
-    d.set_item("psnr_db", marked.report.psnr_db)?;
-    d.set_item("fragile", marked.report.is_fragile())?;
-    d.set_item("key_id", key.id())?;
-    d.set_item("signer", signer)?;
-    d.set_item("registry", registry_path)?;
-    Ok(d)
+    let store = store(registry, credentials);
+    let source = Source::File(input);
+    mark_work(
+        py,
+        source,
+        output,
+        info,
+        key,
+        store,
+        strength,
+        target_quality,
+    )
 }
 
-/// Verifies a file's credentials, watermark and registry entry (see `inkseal verify`).
+/// Marks, signs and registers a work given as encoded bytes, written to `output` in the
+/// bytes' own format; returns the same dict as `mark_file`.
 #[pyfunction]
-#[pyo3(signature = (path, key = None, registry = None, credentials = None, trust = None))]
-fn verify_file<'py>(
+#[pyo3(signature = (data, output, title, artist, license = None, allow_training = false,
+    key = None, registry = None, credentials = None, strength = 1.0,
+    target_quality = default_target()))]
+#[allow(clippy::too_many_arguments)]
+fn mark_bytes<'py>(
     py: Python<'py>,
-    path: PathBuf,
+    data: Vec<u8>,
+    output: PathBuf,
+    title: String,
+    artist: String,
+    license: Option<String>,
+    allow_training: bool,
     key: Option<&Key>,
     registry: Option<PathBuf>,
     credentials: Option<PathBuf>,
+    strength: f32,
+    target_quality: Option<f64>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let info = WorkInfo {
+        title,
+        artist,
+        license,
+        training_allowed: allow_training,
+    };
+    let store = store(registry, credentials);
+    let source = Source::Bytes(data);
+    mark_work(
+        py,
+        source,
+        output,
+        info,
+        key,
+        store,
+        strength,
+        target_quality,
+    )
+}
+
+/// Verifies a file or encoded bytes; the dict `verify_file` and `verify_bytes` return.
+fn verify_work<'py>(
+    py: Python<'py>,
+    source: Source,
+    key: Option<&Key>,
+    store: Store,
     trust: Option<PathBuf>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let key = key_or_public(key);
-    let store = store(registry, credentials);
     let found = py
         .detach(|| -> inkseal_core::Result<_> {
             let anchors = store.trust_anchors(trust.as_deref())?;
             let mut verifier = Verifier::new(&key, anchors)?;
             let registry = store.open_existing_registry()?.map(|o| o.registry);
-            verifier.verify_file(&path, registry.as_ref())
+            match &source {
+                Source::File(path) => verifier.verify_file(path, registry.as_ref()),
+                Source::Bytes(bytes) => verifier.verify_bytes(bytes, registry.as_ref()),
+            }
         })
         .map_err(core_err)?;
     let d = PyDict::new(py);
@@ -566,6 +757,36 @@ fn verify_file<'py>(
         None => d.set_item("recovered", py.None())?,
     }
     Ok(d)
+}
+
+/// Verifies a file's credentials, watermark and registry entry (see `inkseal verify`).
+#[pyfunction]
+#[pyo3(signature = (path, key = None, registry = None, credentials = None, trust = None))]
+fn verify_file<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+    key: Option<&Key>,
+    registry: Option<PathBuf>,
+    credentials: Option<PathBuf>,
+    trust: Option<PathBuf>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let store = store(registry, credentials);
+    verify_work(py, Source::File(path), key, store, trust)
+}
+
+/// Verifies encoded bytes held in memory, as `verify_file` verifies a file.
+#[pyfunction]
+#[pyo3(signature = (data, key = None, registry = None, credentials = None, trust = None))]
+fn verify_bytes<'py>(
+    py: Python<'py>,
+    data: Vec<u8>,
+    key: Option<&Key>,
+    registry: Option<PathBuf>,
+    credentials: Option<PathBuf>,
+    trust: Option<PathBuf>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let store = store(registry, credentials);
+    verify_work(py, Source::Bytes(data), key, store, trust)
 }
 
 /// Scans folders, WebDataset shards, zip and Parquet files; returns a list of record dicts
@@ -645,11 +866,14 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Key>()?;
     m.add_class::<Detection>()?;
     m.add_class::<BatchDetector>()?;
+    m.add_class::<EmbedReport>()?;
     m.add_function(wrap_pyfunction!(embed_pixels, m)?)?;
     m.add_function(wrap_pyfunction!(embed_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(detect_pixels, m)?)?;
     m.add_function(wrap_pyfunction!(mark_file, m)?)?;
+    m.add_function(wrap_pyfunction!(mark_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(verify_file, m)?)?;
+    m.add_function(wrap_pyfunction!(verify_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(scan, m)?)?;
     m.add("InksealError", py.get_type::<InksealError>())?;
     m.add("ImageError", py.get_type::<ImageError>())?;
@@ -658,5 +882,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("RegistryError", py.get_type::<RegistryError>())?;
     m.add("CredentialsError", py.get_type::<CredentialsError>())?;
     m.add("ALGORITHM", inkseal_mark::ALGORITHM)?;
+    m.add("DEFAULT_TARGET_QUALITY", default_target())?;
     Ok(())
 }

@@ -20,11 +20,12 @@ def ray_2cpus():
     ray.shutdown()
 
 
-def test_detect_marks_matches_the_cli_scan(ray_2cpus, cli, tmp_path):
+@pytest.mark.parametrize("compute", ["tasks", "actors"])
+def test_detect_marks_matches_the_cli_scan(ray_2cpus, cli, tmp_path, compute):
     shard = tmp_path / "train-00000-of-00001.parquet"
     truth = hf_shard(shard, n=12, side=256)
     ds = ray.data.read_parquet(str(shard))
-    rows = inkseal.ray.detect_marks(ds, column="image", batch_size=4).take_all()
+    rows = inkseal.ray.detect_marks(ds, column="image", compute=compute, batch_size=4).take_all()
     assert len(rows) == 12
     by_url = {r["url"]: r for r in rows}
     # Every other column is kept, the struct's path included.
@@ -46,3 +47,8 @@ def test_detect_marks_matches_the_cli_scan(ray_2cpus, cli, tmp_path):
             assert row["error"] is not None and row["detected"] is False
     assert by_url["https://example.org/11.png"]["error"] == "null image cell"
     assert sum(r["detected"] for r in rows) == sum(w is not None for w in truth.values())
+
+
+def test_detect_marks_refuses_an_unknown_layout(ray_2cpus):
+    with pytest.raises(ValueError, match='compute is "tasks" or "actors", not \'pool\''):
+        inkseal.ray.detect_marks(ray.data.from_items([{"image": b""}]), compute="pool")

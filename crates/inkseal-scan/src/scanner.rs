@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::sync::mpsc::sync_channel;
 use std::time::Instant;
 
-use inkseal_mark::{DetectConfig, Detector, ImageRef, Key};
+use inkseal_mark::{DetectConfig, Detector, Key};
 use rayon::prelude::*;
 
 use crate::record::{ErrorRecord, SampleRecord};
@@ -324,7 +324,7 @@ impl Scanner {
     fn search(&self, bytes: &[u8]) -> Result<inkseal_mark::Detection> {
         let options = DecodeOptions::default().with_limits(self.config.limits);
         let pixels = inkseal_io::image::decode_bytes(bytes, &options)?;
-        let image = ImageRef::new(&pixels.pixels, pixels.width, pixels.height, pixels.layout)?;
+        let image = pixels.view()?;
         let slot = rayon::current_thread_index().unwrap_or(0) % self.detectors.len().max(1);
         let detector = self
             .detectors

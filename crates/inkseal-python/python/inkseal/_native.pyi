@@ -1,8 +1,9 @@
 """Type stubs of the inkseal._native extension module."""
 
-from typing import Optional
+from typing import Any, Optional
 
 ALGORITHM: str
+DEFAULT_TARGET_QUALITY: Optional[float]
 
 class InksealError(Exception): ...
 class ImageError(InksealError): ...
@@ -41,6 +42,22 @@ class Detection:
     @property
     def mirrored(self) -> Optional[bool]: ...
 
+class EmbedReport:
+    @property
+    def work_id(self) -> str: ...
+    @property
+    def psnr_db(self) -> float: ...
+    @property
+    def ssimulacra2(self) -> Optional[float]: ...
+    @property
+    def target_quality(self) -> Optional[float]: ...
+    @property
+    def gain(self) -> float: ...
+    @property
+    def strength(self) -> float: ...
+    @property
+    def fragile(self) -> bool: ...
+
 Columns = tuple[
     list[bool],
     list[Optional[str]],
@@ -59,6 +76,10 @@ class BatchDetector:
     @property
     def key_id(self) -> str: ...
     def detect(self, images: list[Optional[bytes]]) -> Columns: ...
+    def detect_arrow(
+        self,
+        chunks: list[tuple[int, int, Optional[Any], Any, Optional[Any], bool]],
+    ) -> Columns: ...
     def detect_one(self, data: bytes) -> Detection: ...
 
 def embed_pixels(
@@ -69,13 +90,15 @@ def embed_pixels(
     work_id: Optional[str] = None,
     key: Optional[Key] = None,
     strength: float = 1.0,
-) -> tuple[bytes, str, float]: ...
+    target_quality: Optional[float] = ...,
+) -> tuple[bytes, EmbedReport]: ...
 def embed_bytes(
     data: bytes,
     work_id: Optional[str] = None,
     key: Optional[Key] = None,
     strength: float = 1.0,
-) -> tuple[bytes, str, float]: ...
+    target_quality: Optional[float] = ...,
+) -> tuple[bytes, EmbedReport]: ...
 def detect_pixels(
     pixels: bytes, width: int, height: int, channels: int, key: Optional[Key] = None
 ) -> Detection: ...
@@ -90,9 +113,30 @@ def mark_file(
     registry: Optional[str] = None,
     credentials: Optional[str] = None,
     strength: float = 1.0,
+    target_quality: Optional[float] = ...,
+) -> dict: ...
+def mark_bytes(
+    data: bytes,
+    output: str,
+    title: str,
+    artist: str,
+    license: Optional[str] = None,
+    allow_training: bool = False,
+    key: Optional[Key] = None,
+    registry: Optional[str] = None,
+    credentials: Optional[str] = None,
+    strength: float = 1.0,
+    target_quality: Optional[float] = ...,
 ) -> dict: ...
 def verify_file(
     path: str,
+    key: Optional[Key] = None,
+    registry: Optional[str] = None,
+    credentials: Optional[str] = None,
+    trust: Optional[str] = None,
+) -> dict: ...
+def verify_bytes(
+    data: bytes,
     key: Optional[Key] = None,
     registry: Optional[str] = None,
     credentials: Optional[str] = None,

@@ -8,6 +8,12 @@ every row and keeps every other column (the URL, the caption, the key).
 
 ``read_webdataset`` gives one binary column per extension (``column="jpg"``);
 ``read_images`` gives decoded pixels (``column="image"``), searched as arrays.
+
+By default detection runs as Ray tasks with one detector per worker process, so Ray fuses
+the read, the search and a following ``select_columns`` into one task and the image bytes
+never enter the object store; ``compute="actors"`` uses the callable class
+``DetectMarks`` on an actor pool instead. Either way each batch's Arrow buffers are searched
+in place, with the GIL released.
 """
 
 from __future__ import annotations
@@ -15,14 +21,21 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from . import RESULT_COLUMNS, BatchDetector, Key, _native, _table
+from . import RESULT_COLUMNS, BatchDetector, Key, _detect_cells, _native, _table
 
 __all__ = ["DetectMarks", "detect_marks"]
+
+#: One DetectMarks per (column, key, threads) per worker process, for the task path: a
+#: module global, so it lives as long as the worker (a function's own globals would be
+#: pickled with it and start empty in every task).
+_per_process: dict[tuple[str, str | None, int], "DetectMarks"] = {}
 
 
 class DetectMarks:
     """The callable class for ``Dataset.map_batches(..., batch_format="pyarrow")``: one
-    detector (thread pool, one engine per thread) per actor, built once."""
+    detector (thread pool, one engine per thread) per actor, built once. Calling it on a
+    pyarrow Table returns the table with the result columns appended (replaced if present).
+    """
 
     def __init__(self, column: str = "image", key: str | None = None, threads: int = 0):
         # `key` is the key's text form (a Key is not sent to actors) or None (public key).
@@ -39,13 +52,19 @@ class DetectMarks:
             raise KeyError(
                 f"no column {self._column!r} (columns: {', '.join(batch.column_names)})"
             )
-        column = batch.column(self._column).combine_chunks()
+        column = batch.column(self._column)
         t = column.type
-        if pa.types.is_struct(t) or pa.types.is_binary(t) or pa.types.is_large_binary(t):
-            cells = column.field("bytes") if pa.types.is_struct(t) else column
-            results = _table(self._detector.detect(cells.to_pylist()))
+        binary = (
+            pa.types.is_binary(t)
+            or pa.types.is_large_binary(t)
+            or pa.types.is_fixed_size_binary(t)
+            or (hasattr(pa.types, "is_binary_view") and pa.types.is_binary_view(t))
+        )
+        if pa.types.is_struct(t) or binary:
+            # The cells are read in place from the batch's Arrow buffers.
+            results = _table(_detect_cells(self._detector, column))
         else:
-            results = self._pixels(column)
+            results = self._pixels(column.combine_chunks())
         for name in RESULT_COLUMNS:
             if name in batch.column_names:
                 batch = batch.drop_columns([name])
@@ -72,35 +91,59 @@ class DetectMarks:
         return _table(columns)
 
 
+def _detect_task(batch: Any, column: str, key: str | None, threads: int) -> Any:
+    """The task-path batch function: the worker process's cached DetectMarks."""
+    found = _per_process.get((column, key, threads))
+    if found is None:
+        found = _per_process[(column, key, threads)] = DetectMarks(column, key, threads)
+    return found(batch)
+
+
 def detect_marks(
     dataset: Any,
     column: str = "image",
     key: Key | str | os.PathLike | None = None,
     *,
-    concurrency: int = 1,
+    compute: str = "tasks",
+    concurrency: int | None = None,
     num_cpus: float = 1,
     threads: int = 0,
-    batch_size: int | None = 256,
+    batch_size: int | None = None,
 ) -> Any:
     """Returns ``dataset`` with the columns ``detected``, ``work_id``, ``p_value``,
     ``error`` and the geometry columns added to every row, every other column kept.
 
     ``column`` holds the images: encoded bytes, a Hugging Face image struct, or decoded
-    arrays. ``key`` is a Key, a key file path, or None for the public key. ``concurrency``
-    actors run with ``num_cpus`` each and ``threads`` detection threads each (0: all cores
-    the actor sees).
+    arrays. ``key`` is a Key, a key file path, or None for the public key.
+
+    ``compute="tasks"`` (the default) runs detection as a task function with one detector
+    per worker process, kept between tasks. Ray then fuses reading, detection and any
+    following projection into one task, so the image bytes never pass through the object
+    store; this is the faster layout (see docs/python.md for the measurements).
+    ``compute="actors"`` runs the callable class ``DetectMarks`` on ``concurrency`` actors
+    (default 1), one detector each. Either way each task or actor reserves ``num_cpus``
+    and runs ``threads`` detection threads (0: all cores it sees); ``batch_size`` None
+    searches each block as read.
     """
     if key is not None and not isinstance(key, Key):
         key = Key.load(os.fspath(key))
-    return dataset.map_batches(
-        DetectMarks,
-        fn_constructor_kwargs={
-            "column": column,
-            "key": None if key is None else key.to_text(),
-            "threads": threads,
-        },
-        batch_format="pyarrow",
-        batch_size=batch_size,
-        concurrency=concurrency,
-        num_cpus=num_cpus,
-    )
+    key_text = None if key is None else key.to_text()
+    if compute == "tasks":
+        return dataset.map_batches(
+            _detect_task,
+            fn_kwargs={"column": column, "key": key_text, "threads": threads},
+            batch_format="pyarrow",
+            batch_size=batch_size,
+            concurrency=concurrency,
+            num_cpus=num_cpus,
+        )
+    if compute == "actors":
+        return dataset.map_batches(
+            DetectMarks,
+            fn_constructor_kwargs={"column": column, "key": key_text, "threads": threads},
+            batch_format="pyarrow",
+            batch_size=batch_size,
+            concurrency=1 if concurrency is None else concurrency,
+            num_cpus=num_cpus,
+        )
+    raise ValueError(f'compute is "tasks" or "actors", not {compute!r}')
