@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Result;
-use inkseal_mark::{DetectConfig, Detection, Detector, Geometry, TileMap};
+use inkseal_mark::{Analysis, DetectConfig, Detection, Detector, Geometry, TileMap, WorkTest};
 use serde::Serialize;
 
 use inkseal_core::image::{self, DecodeOptions};
@@ -29,7 +29,35 @@ enum Record<'a> {
         geometry: Option<GeometryRecord>,
         /// Where in the image the mark was found; null unless detected.
         tile_map: Option<TileMapRecord>,
+        /// The known-work test (`--work`), when asked for.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        work_test: Option<WorkTestRecord>,
     },
+}
+
+/// [`WorkTest`] as printed.
+#[derive(Serialize)]
+struct WorkTestRecord {
+    work_id: String,
+    present: bool,
+    p_value: f64,
+    z_at_pilot: f64,
+    z_searched: f64,
+    /// Another work ID decoded blindly in the image, which makes `present` false.
+    other_work: Option<String>,
+}
+
+impl From<&WorkTest> for WorkTestRecord {
+    fn from(t: &WorkTest) -> Self {
+        WorkTestRecord {
+            work_id: t.work_id.to_string(),
+            present: t.present,
+            p_value: t.p_value,
+            z_at_pilot: round_to(t.z_at_pilot, 2),
+            z_searched: round_to(t.z_searched, 2),
+            other_work: t.other_work.map(|id| id.to_string()),
+        }
+    }
 }
 
 /// [`Geometry`] as printed: rounded so the record stays short and stable.
@@ -92,10 +120,13 @@ pub fn run(opts: &DetectOpts) -> Result<Outcome> {
     let mut out = std::io::stdout().lock();
     let (mut any_missing, mut any_error) = (false, false);
     for path in &opts.inputs {
-        match detect_one(&mut detector, path) {
-            Ok(found) => {
-                any_missing |= !found.detected;
-                print_detection(&mut out, opts.json, path, &found, &key_id)?;
+        match detect_one(&mut detector, path, opts.work) {
+            Ok((found, test)) => {
+                any_missing |= match &test {
+                    Some(t) => !t.present,
+                    None => !found.detected,
+                };
+                print_detection(&mut out, opts.json, path, &found, test.as_ref(), &key_id)?;
             }
             Err(err) => {
                 any_error = true;
@@ -107,9 +138,16 @@ pub fn run(opts: &DetectOpts) -> Result<Outcome> {
     Ok(Outcome::of(any_error, any_missing))
 }
 
-fn detect_one(detector: &mut Detector, path: &Path) -> Result<Detection> {
+fn detect_one(
+    detector: &mut Detector,
+    path: &Path,
+    work: Option<inkseal_mark::WorkId>,
+) -> Result<(Detection, Option<WorkTest>)> {
     let picture = image::decode_path(path, &DecodeOptions::for_detection())?;
-    Ok(detector.detect(picture.view()?)?)
+    let analysis = Analysis::new(picture.view()?, detector.config())?;
+    let found = detector.detect_analysis(&analysis);
+    let test = work.map(|id| detector.test_work_analysis(&analysis, id));
+    Ok((found, test))
 }
 
 fn print_detection(
@@ -117,6 +155,7 @@ fn print_detection(
     json: bool,
     path: &Path,
     found: &Detection,
+    test: Option<&WorkTest>,
     key_id: &str,
 ) -> Result<()> {
     if json {
@@ -130,8 +169,23 @@ fn print_detection(
             note: found.note.as_deref(),
             geometry: found.geometry.as_ref().map(GeometryRecord::from),
             tile_map: found.tile_map.as_ref().map(TileMapRecord::from),
+            work_test: test.map(WorkTestRecord::from),
         };
         return output::json_line(out, &record);
+    }
+    if let Some(t) = test {
+        let p = output::format_p(t.p_value);
+        let verdict = if t.present { "present" } else { "not found" };
+        writeln!(
+            out,
+            "{}: work {} {verdict} ({p})",
+            path.display(),
+            t.work_id
+        )?;
+        if let Some(other) = t.other_work {
+            writeln!(out, "  the image carries the mark of work {other} instead")?;
+        }
+        return Ok(());
     }
     let p = output::format_p(found.p_value);
     match found.work_id.filter(|_| found.detected) {

@@ -26,9 +26,10 @@ const DETECT_EXAMPLES: &str = "\
 Examples:
   inkseal detect painting.marked.png
   inkseal detect --key studio.key --json dataset/*.jpg > marks.jsonl
+  inkseal detect --work 0123456789abcdef suspect.jpg
 
-Exit status: 0 when every input holds a mark, 1 when some input holds none, 2 when some
-input could not be read (errors win).";
+Exit status: 0 when every input holds a mark (with --work: that work's mark), 1 when some
+input holds none, 2 when some input could not be read (errors win).";
 
 const KEY_EXAMPLES: &str = "\
 Example:
@@ -401,6 +402,12 @@ pub struct DetectOpts {
     /// The private key the marks were made with. Default: the public key.
     #[arg(long, value_name = "FILE")]
     pub key: Option<PathBuf>,
+
+    /// Test for one known work instead of asking which work is there: far more sensitive
+    /// than blind detection (it needs no decoding), with its own p-value. The exit status
+    /// then says whether this work's mark is in every input.
+    #[arg(long, value_name = "HEX16", value_parser = parse_work_id)]
+    pub work: Option<WorkId>,
 
     /// Print one JSON object per input (JSON Lines).
     #[arg(long)]
