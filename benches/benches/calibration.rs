@@ -18,7 +18,10 @@
 //! - `INKSEAL_BENCH_IMAGES=a.png,b.jpg`, `INKSEAL_BENCH_ATTACKS=jpeg50,up2`: restrict by name;
 //! - `INKSEAL_BENCH_TRIALS=100000`: the least number of trials when the keys are not given;
 //! - `INKSEAL_BENCH_KEYS=N`: random keys per attacked image (overrides the trials);
-//! - `INKSEAL_BENCH_SEED=2026`: seed of the random keys.
+//! - `INKSEAL_BENCH_SEED=2026`: seed of the random keys;
+//! - `INKSEAL_BENCH_TEST=work`: calibrate the known-work test instead
+//!   ([`Detector::test_work_analysis`]): the published key, and N random work IDs in place of
+//!   the N random keys.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -27,7 +30,10 @@ use std::time::Instant;
 use image::RgbImage;
 use inkseal_benches::attacks::{ALL, Attack, EXTRA};
 use inkseal_benches::{env_list, images_in, workspace_root};
-use inkseal_mark::{Analysis, DetectConfig, Detector, ImageRef, Key, MIN_DETECT_SIDE, PixelLayout};
+use inkseal_mark::{
+    Analysis, DetectConfig, Detector, ImageRef, Key, MIN_DETECT_SIDE, PixelLayout, WorkId,
+};
+use rand::Rng;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
@@ -74,6 +80,7 @@ fn run_job(
     attack: &Attack,
     seed: u64,
     detectors: &mut [Detector],
+    works: &[WorkId],
     config: &DetectConfig,
 ) -> JobResult {
     let mut r = JobResult::default();
@@ -102,10 +109,18 @@ fn run_job(
     };
     drop(attacked);
     let start = Instant::now();
-    for det in detectors {
-        let d = det.detect_analysis(&analysis);
-        r.detections += usize::from(d.detected);
-        r.p.push(d.p_value);
+    if let ([det], false) = (&mut *detectors, works.is_empty()) {
+        for &id in works {
+            let t = det.test_work_analysis(&analysis, id);
+            r.detections += usize::from(t.present);
+            r.p.push(t.p_value);
+        }
+    } else {
+        for det in detectors {
+            let d = det.detect_analysis(&analysis);
+            r.detections += usize::from(d.detected);
+            r.p.push(d.p_value);
+        }
     }
     r.search_s = start.elapsed().as_secs_f64();
     r
@@ -259,8 +274,22 @@ fn main() {
         .unwrap_or_else(|| min_trials.div_ceil(jobs.len()))
         .max(1);
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    let detectors: Vec<Detector> = match (0..n_keys)
-        .map(|_| Detector::new(&Key::generate(&mut rng), config.clone()))
+    let work_test = std::env::var("INKSEAL_BENCH_TEST").is_ok_and(|t| t == "work");
+    let works: Vec<WorkId> = if work_test {
+        (0..n_keys).map(|_| WorkId(rng.random())).collect()
+    } else {
+        Vec::new()
+    };
+    let keys = if work_test { 1 } else { n_keys };
+    let detectors: Vec<Detector> = match (0..keys)
+        .map(|_| {
+            let key = if work_test {
+                Key::public()
+            } else {
+                Key::generate(&mut rng)
+            };
+            Detector::new(&key, config.clone())
+        })
         .collect()
     {
         Ok(d) => d,
@@ -282,8 +311,9 @@ fn main() {
     std::thread::scope(|s| {
         for _ in 0..workers {
             let mut detectors = detectors.clone();
-            let (jobs, sources, every, next, done, results, config) =
-                (&jobs, &sources, &every, &next, &done, &results, &config);
+            let (jobs, sources, every, next, done, results, config, works) = (
+                &jobs, &sources, &every, &next, &done, &results, &config, &works,
+            );
             s.spawn(move || {
                 loop {
                     let j = next.fetch_add(1, Ordering::Relaxed);
@@ -292,7 +322,14 @@ fn main() {
                     };
                     let src = &sources[job.source];
                     let seed = (src.index * 1000 + job.attack) as u64;
-                    let r = run_job(&src.image, &every[job.attack], seed, &mut detectors, config);
+                    let r = run_job(
+                        &src.image,
+                        &every[job.attack],
+                        seed,
+                        &mut detectors,
+                        works,
+                        config,
+                    );
                     if let Ok(mut all) = results.lock() {
                         all.push((j, r));
                     }
@@ -331,7 +368,11 @@ fn main() {
         .flat_map(|(j, r)| r.p.iter().map(move |&p| (p, *j)))
         .min_by(|a, b| a.0.total_cmp(&b.0));
 
-    println!("# inkseal null calibration\n");
+    if work_test {
+        println!("# inkseal null calibration of the known-work test (`--work`)\n");
+    } else {
+        println!("# inkseal null calibration\n");
+    }
     let set_list: Vec<String> = sets
         .iter()
         .enumerate()
@@ -343,11 +384,16 @@ fn main() {
     println!(
         "Unmarked images of {}, each unattacked and under every attack of attacks.md and \
          the extra geometric ones that applies ({} attacks): {} attacked images, each analysed once and searched with the \
-         same {} random keys (seed {seed}).\n",
+         same {} random {} (seed {seed}).\n",
         set_list.join(" and "),
         attacks.len(),
         all.attacked,
         n_keys,
+        if work_test {
+            "work IDs under the published key (known-work test)"
+        } else {
+            "keys"
+        },
     );
     println!(
         "**{n} null trials; {} detections at the default threshold (p ≤ {:.0e}); \
