@@ -55,6 +55,21 @@ enum Kind {
     Aspect(f64),
     Shear(f32),
     RotateCrop(f32, f64),
+    /// The work at this share of a 1280-px web page's width, the page saved as JPEG 85.
+    Page(f64),
+    /// The work in one cell of a 2x2 collage of 512-px cells, saved as JPEG 85.
+    Collage,
+    /// Resized to a square of this side, ignoring the aspect.
+    Square(u32),
+    /// torchvision's RandomResizedCrop to this side (area share from `.1` to 1, aspect 3/4 to
+    /// 4/3), then a horizontal flip half the time.
+    RandomResizedCrop(u32, f64),
+    /// Each corner moved inwards by up to this share of the side (a photo of a screen).
+    Perspective(f32),
+    /// Rotate 3 degrees, keep the centre 70% of the area, scale by 0.6, JPEG 80.
+    Chain,
+    /// Social upload, then again to 720 px on the long side at JPEG 80.
+    Reencode,
 }
 
 const fn attack(name: &'static str, family: &'static str, target: f64, kind: Kind) -> Attack {
@@ -68,6 +83,12 @@ const fn attack(name: &'static str, family: &'static str, target: f64, kind: Kin
             | Kind::Aspect(_)
             | Kind::Shear(_)
             | Kind::RotateCrop(..)
+            | Kind::Page(_)
+            | Kind::Collage
+            | Kind::Square(_)
+            | Kind::RandomResizedCrop(..)
+            | Kind::Perspective(_)
+            | Kind::Chain
     );
     Attack {
         name,
@@ -118,6 +139,30 @@ pub const ALL: &[Attack] = &[
         0.9,
         Kind::Training(256),
     ),
+    attack("page50", "inside a larger picture", 0.9, Kind::Page(0.5)),
+    attack("collage", "inside a larger picture", 0.9, Kind::Collage),
+    attack(
+        "page30",
+        "inside a larger picture, hard",
+        0.8,
+        Kind::Page(0.3),
+    ),
+    attack("square512", "training augmentation", 0.9, Kind::Square(512)),
+    attack(
+        "rrc256",
+        "training augmentation",
+        0.9,
+        Kind::RandomResizedCrop(256, 0.6),
+    ),
+    attack(
+        "rrc224",
+        "training augmentation, hard",
+        0.8,
+        Kind::RandomResizedCrop(224, 0.3),
+    ),
+    attack("persp", "warps and chains", 0.9, Kind::Perspective(0.05)),
+    attack("chain", "warps and chains", 0.9, Kind::Chain),
+    attack("reencode2", "warps and chains", 0.9, Kind::Reencode),
 ];
 
 /// Geometric attacks beyond `attacks.md` that the synchronisation is built for (issue 3:
@@ -223,7 +268,186 @@ impl Attack {
                 let resized = scale(img, side as f64 / short as f64);
                 jpeg(&centre_crop_to(&resized, side, side), 95)
             }
+            Kind::Page(share) => page(img, share, seed),
+            Kind::Collage => collage(img, seed),
+            Kind::Square(side) => imageops::resize(img, side, side, FilterType::Lanczos3),
+            Kind::RandomResizedCrop(side, min_area) => {
+                random_resized_crop(img, side, min_area, seed)
+            }
+            Kind::Perspective(amount) => perspective(img, amount, seed),
+            Kind::Chain => {
+                let rotated = rotate_about_center(
+                    img,
+                    3f32.to_radians(),
+                    Interpolation::Bilinear,
+                    Border::Constant(Rgb([0, 0, 0])),
+                );
+                jpeg(&scale(&centre_crop(&rotated, 0.7f64.sqrt()), 0.6), 80)
+            }
+            Kind::Reencode => {
+                let once =
+                    Attack::by_name("social").map_or_else(|| img.clone(), |a| a.apply(img, seed));
+                let long = once.width().max(once.height());
+                let s = if long > 720 { 720.0 / long as f64 } else { 1.0 };
+                jpeg(&scale(&once, s), 80)
+            }
         }
+    }
+}
+
+/// Content that is not the work: soft colour fields, blocks and noise, as other pictures on a
+/// page or in a collage would be, seeded.
+fn filler(w: u32, h: u32, rng: &mut ChaCha8Rng) -> RgbImage {
+    use rand::Rng;
+    let base: [f32; 3] = [0, 1, 2].map(|_| rng.random_range(40.0..220.0));
+    let tilt: [f32; 3] = [0, 1, 2].map(|_| rng.random_range(-0.2..0.2));
+    let mut out = RgbImage::from_fn(w, h, |x, y| {
+        Rgb([0, 1, 2].map(|c| to_u8(base[c] + tilt[c] * (x as f32 - y as f32 * 0.5))))
+    });
+    for _ in 0..6 {
+        let (bw, bh) = (
+            rng.random_range(w / 8..w / 2 + 1),
+            rng.random_range(h / 8..h / 2 + 1),
+        );
+        let (bx, by) = (
+            rng.random_range(0..w - bw + 1),
+            rng.random_range(0..h - bh + 1),
+        );
+        let colour = Rgb([0, 1, 2].map(|_| rng.random_range(0..=255u8)));
+        for y in by..by + bh {
+            for x in bx..bx + bw {
+                out.put_pixel(x, y, colour);
+            }
+        }
+    }
+    noise(&out, 6.0, rng.random())
+}
+
+/// A web page 1280 px wide: a header, lines of "text" and the work at `share` of the width,
+/// placed at a seeded position, then the page as JPEG 85.
+fn page(img: &RgbImage, share: f64, seed: u64) -> RgbImage {
+    use rand::Rng;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x7061_6765);
+    let width = 1280u32;
+    let ww = (width as f64 * share).round() as u32;
+    let wh = ((img.height() as f64 * ww as f64 / img.width() as f64).round() as u32).max(1);
+    let work = imageops::resize(img, ww, wh, FilterType::Lanczos3);
+    let height = (wh + 360).max(900);
+    let mut page = RgbImage::from_pixel(width, height, Rgb([250, 250, 248]));
+    for y in 0..80 {
+        for x in 0..width {
+            page.put_pixel(x, y, Rgb([34, 52, 90]));
+        }
+    }
+    // Lines of text: short dark bars 10 px high every 22 px.
+    let mut y = 110;
+    while y + 10 < height {
+        let mut x = 40u32;
+        while x < width - 60 {
+            let word = rng.random_range(20..90);
+            for yy in y..y + 10 {
+                for xx in x..(x + word).min(width - 40) {
+                    page.put_pixel(xx, yy, Rgb([60, 60, 60]));
+                }
+            }
+            x += word + 12;
+        }
+        y += 22;
+    }
+    let x0 = rng.random_range(40..(width - ww).max(41));
+    let y0 = rng.random_range(100..(height - wh).max(101));
+    imageops::replace(&mut page, &work, x0 as i64, y0 as i64);
+    jpeg(&page, 85)
+}
+
+/// A 2x2 collage of 512-px cells: the work fitted into one of them (seeded) on white, the
+/// others other pictures, then JPEG 85.
+fn collage(img: &RgbImage, seed: u64) -> RgbImage {
+    use rand::Rng;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x636f_6c6c);
+    let cell = 512u32;
+    let mut out = RgbImage::from_pixel(2 * cell, 2 * cell, Rgb([255, 255, 255]));
+    let at = rng.random_range(0..4u32);
+    for k in 0..4u32 {
+        let (cx, cy) = ((k % 2) * cell, (k / 2) * cell);
+        if k == at {
+            let s = (cell as f64 / img.width() as f64).min(cell as f64 / img.height() as f64);
+            let fitted = scale(img, s);
+            let (ox, oy) = (
+                (cell - fitted.width().min(cell)) / 2,
+                (cell - fitted.height().min(cell)) / 2,
+            );
+            imageops::replace(&mut out, &fitted, (cx + ox) as i64, (cy + oy) as i64);
+        } else {
+            let other = filler(cell, cell, &mut rng);
+            imageops::replace(&mut out, &other, cx as i64, cy as i64);
+        }
+    }
+    jpeg(&out, 85)
+}
+
+/// torchvision's RandomResizedCrop(side, scale=(min_area, 1), ratio=(3/4, 4/3)) with a
+/// horizontal flip half the time, seeded; bilinear resize as torchvision's default.
+fn random_resized_crop(img: &RgbImage, side: u32, min_area: f64, seed: u64) -> RgbImage {
+    use rand::Rng;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x7272_6300);
+    let (w, h) = (img.width() as f64, img.height() as f64);
+    let mut crop = None;
+    for _ in 0..10 {
+        let area = w * h * rng.random_range(min_area..1.0);
+        let ratio = rng.random_range((3f64 / 4.0).ln()..(4f64 / 3.0).ln()).exp();
+        let (cw, ch) = ((area * ratio).sqrt().round(), (area / ratio).sqrt().round());
+        if cw >= 1.0 && ch >= 1.0 && cw <= w && ch <= h {
+            let x = rng.random_range(0..=(w - cw) as u32);
+            let y = rng.random_range(0..=(h - ch) as u32);
+            crop = Some((x, y, cw as u32, ch as u32));
+            break;
+        }
+    }
+    // torchvision's fallback: the centre crop at the nearest allowed ratio.
+    let (x, y, cw, ch) = crop.unwrap_or_else(|| {
+        let r = (w / h).clamp(3.0 / 4.0, 4.0 / 3.0);
+        let (cw, ch) = if w / h > r { (h * r, h) } else { (w, w / r) };
+        (
+            ((w - cw) / 2.0) as u32,
+            ((h - ch) / 2.0) as u32,
+            cw as u32,
+            ch as u32,
+        )
+    });
+    let cut = imageops::crop_imm(img, x, y, cw, ch).to_image();
+    let out = imageops::resize(&cut, side, side, FilterType::Triangle);
+    if rng.random_bool(0.5) {
+        imageops::flip_horizontal(&out)
+    } else {
+        out
+    }
+}
+
+/// A mild perspective: each corner moved inwards by up to `amount` of the width and height,
+/// seeded, on the same canvas (black outside).
+fn perspective(img: &RgbImage, amount: f32, seed: u64) -> RgbImage {
+    use rand::Rng;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x7065_7273);
+    let (w, h) = (img.width() as f32, img.height() as f32);
+    let corners = [(0.0, 0.0), (w, 0.0), (w, h), (0.0, h)];
+    let mut moved = corners;
+    for (i, m) in moved.iter_mut().enumerate() {
+        let (dx, dy) = (
+            rng.random_range(0.0..amount) * w,
+            rng.random_range(0.0..amount) * h,
+        );
+        let (sx, sy) = [(1.0, 1.0), (-1.0, 1.0), (-1.0, -1.0), (1.0, -1.0)][i];
+        *m = (m.0 + sx * dx, m.1 + sy * dy);
+    }
+    match Projection::from_control_points(corners, moved) {
+        Some(p) => warp(
+            img,
+            p,
+            Interpolation::Bilinear,
+            Border::Constant(Rgb([0, 0, 0])),
+        ),
+        None => img.clone(),
     }
 }
 
@@ -348,6 +572,62 @@ mod tests {
         assert_eq!(size("cropside10", &small), (540, 400));
         assert_eq!(size("rot5", &small), (600, 400));
         assert_eq!(size("rot90", &small), (400, 600));
+    }
+
+    #[test]
+    fn geometry_of_pages_collages_and_augmentations() {
+        let small = gradient(600, 400);
+        assert_eq!(size("page50", &small), (1280, 900));
+        assert_eq!(size("page30", &small), (1280, 900));
+        assert_eq!(size("collage", &small), (1024, 1024));
+        assert_eq!(size("square512", &small), (512, 512));
+        assert_eq!(size("rrc256", &small), (256, 256));
+        assert_eq!(size("rrc224", &small), (224, 224));
+        assert_eq!(size("persp", &small), (600, 400));
+        // Crop to sqrt(0.7) = 0.8367 of each side (502 x 335), then 0.6.
+        assert_eq!(size("chain", &small), (301, 201));
+        // Social halves a small image (300 x 200), already under 720.
+        assert_eq!(size("reencode2", &small), (300, 200));
+    }
+
+    #[test]
+    fn the_work_is_in_its_page_and_the_crops_are_seeded() {
+        // A flat red work on a page of greys and navy: its pixels are somewhere on the page.
+        let red = RgbImage::from_pixel(400, 300, Rgb([220, 20, 20]));
+        for name in ["page50", "page30", "collage"] {
+            let Some(out) = Attack::by_name(name).map(|a| a.apply(&red, 5)) else {
+                unreachable!("{name}");
+            };
+            let is_red = |p: &Rgb<u8>| p[0] > 180 && p[1] < 70 && p[2] < 70;
+            let reds = if name == "collage" {
+                // In the cell that holds the work (the others are random pictures).
+                (0..4u32)
+                    .map(|k| {
+                        let cell = imageops::crop_imm(&out, (k % 2) * 512, (k / 2) * 512, 512, 512);
+                        cell.to_image().pixels().filter(|p| is_red(p)).count()
+                    })
+                    .max()
+                    .unwrap_or(0)
+            } else {
+                out.pixels().filter(|p| is_red(p)).count()
+            };
+            let expect = match name {
+                "page50" => 640 * 480,
+                "page30" => 384 * 288,
+                // Fitted into a 512 cell: 512 x 384.
+                _ => 512 * 384,
+            };
+            let share = reds as f64 / expect as f64;
+            assert!(
+                (0.9..1.05).contains(&share),
+                "{name}: {reds} red pixels of {expect}"
+            );
+        }
+        let img = gradient(300, 200);
+        let a = Attack::by_name("rrc224");
+        let (x, y) = (a.map(|a| a.apply(&img, 1)), a.map(|a| a.apply(&img, 1)));
+        assert_eq!(x, y);
+        assert_ne!(x, a.map(|a| a.apply(&img, 2)));
     }
 
     #[test]
