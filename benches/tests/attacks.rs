@@ -38,7 +38,7 @@ fn photo() -> RgbImage {
 
 #[test]
 fn the_list_is_the_one_in_attacks_md() {
-    let expected: [(&str, f64); 33] = [
+    let expected: [(&str, f64); 42] = [
         ("none", 1.0),
         ("jpeg90", 1.0),
         ("jpeg75", 1.0),
@@ -72,6 +72,15 @@ fn the_list_is_the_one_in_attacks_md() {
         ("social", 1.0),
         ("train512", 1.0),
         ("train256", 0.9),
+        ("page50", 0.9),
+        ("collage", 0.9),
+        ("page30", 0.8),
+        ("square512", 0.9),
+        ("rrc256", 0.9),
+        ("rrc224", 0.8),
+        ("persp", 0.9),
+        ("chain", 0.9),
+        ("reencode2", 0.9),
     ];
     assert_eq!(ALL.len(), expected.len());
     for (name, target) in expected {
@@ -83,11 +92,31 @@ fn the_list_is_the_one_in_attacks_md() {
             "{} twice",
             a.name
         );
-        // Hard variants, and only they, have the 90% target.
-        assert_eq!(
-            a.family.ends_with(", hard") || a.family.ends_with(", small"),
-            a.target < 1.0
-        );
+        // Of the families that were in attacks.md before pages and collages (issue 13), the
+        // hard variants and only they have the 90% target; issue 13's families have 90%, and
+        // their hard variants 80%.
+        let issue13 = [
+            "inside a larger picture",
+            "training augmentation",
+            "warps and chains",
+        ]
+        .iter()
+        .any(|f| a.family.starts_with(f));
+        if issue13 {
+            assert_eq!(
+                a.family.ends_with(", hard"),
+                a.target < 0.9 - 1e-9,
+                "{}",
+                a.name
+            );
+        } else {
+            assert_eq!(
+                a.family.ends_with(", hard") || a.family.ends_with(", small"),
+                a.target < 1.0,
+                "{}",
+                a.name
+            );
+        }
     }
 }
 
