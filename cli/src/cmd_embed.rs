@@ -85,9 +85,10 @@ pub fn run(opts: &EmbedOpts) -> Result<Outcome> {
         output::warning(format!(
             "{}: {:.0}% of this image is pure white or black, where a mark can only be one level \
              deep; it will be found in this file, but likely not after recompression (JPEG 75 or \
-             lower, WebP), blur or a social-media upload",
+             lower, WebP), blur or a social-media upload{}",
             output.display(),
-            report.extreme_share * 100.0
+            report.extreme_share * 100.0,
+            output::fragile_advice(opts.strength)
         ));
     }
 

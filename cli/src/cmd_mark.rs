@@ -80,9 +80,10 @@ pub fn run(opts: &MarkOpts) -> Result<Outcome> {
     if report.is_fragile() {
         output::warning(format!(
             "{}: {:.0}% of this image is pure white or black; the mark will likely not survive \
-             recompression, blur or a social-media upload",
+             recompression, blur or a social-media upload{}",
             output.display(),
-            report.extreme_share * 100.0
+            report.extreme_share * 100.0,
+            output::fragile_advice(opts.strength)
         ));
     }
     if !opts.json {

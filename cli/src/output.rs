@@ -72,6 +72,15 @@ pub fn json_line(out: &mut impl Write, value: &impl serde::Serialize) -> anyhow:
     Ok(())
 }
 
+/// The advice added to the fragile-image warning: a stronger mark, when not asked for yet.
+pub fn fragile_advice(strength: f32) -> &'static str {
+    if strength <= 1.0 {
+        "; --strength 2 makes it stronger, and more visible (check the score printed)"
+    } else {
+        ""
+    }
+}
+
 /// Tells the user what a mark costs: the marked file's SSIMULACRA2, when it was scored.
 pub fn quality_note(path: &std::path::Path, ssimulacra2: Option<f64>) {
     if let Some(q) = ssimulacra2 {
@@ -86,6 +95,13 @@ pub fn quality_note(path: &std::path::Path, ssimulacra2: Option<f64>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fragile_images_are_advised_a_stronger_mark_once() {
+        assert!(fragile_advice(1.0).contains("--strength 2"));
+        assert!(fragile_advice(0.5).contains("--strength 2"));
+        assert_eq!(fragile_advice(2.0), "");
+    }
 
     #[test]
     fn p_values_print_readably() {
