@@ -937,6 +937,20 @@ mod tests {
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
+    /// Folded spectra of white noise, one per lattice hypothesis: every spectral phase
+    /// uniform, which is what a random key sees in any unmarked image.
+    fn noise_spectra(rng: &mut ChaCha8Rng, fft: &mut Fft2) -> Vec<Vec<Complex32>> {
+        (0..sync::HYPOTHESES)
+            .map(|_| {
+                let mut s: Vec<Complex32> = (0..TILE * TILE)
+                    .map(|_| Complex32::new(rng.random::<f32>() - 0.5, 0.0))
+                    .collect();
+                fft.forward(&mut s);
+                s
+            })
+            .collect()
+    }
+
     /// Null-hypothesis detections: white noise folded tiles, one per lattice hypothesis
     /// (every spectral phase uniform, which is what a random key sees in any unmarked image).
     fn null_p_values(trials: usize, seed: u64) -> Vec<f64> {
@@ -948,15 +962,7 @@ mod tests {
         let mut fft = Fft2::new(TILE);
         (0..trials)
             .map(|_| {
-                let spectra: Vec<Vec<Complex32>> = (0..sync::HYPOTHESES)
-                    .map(|_| {
-                        let mut s: Vec<Complex32> = (0..TILE * TILE)
-                            .map(|_| Complex32::new(rng.random::<f32>() - 0.5, 0.0))
-                            .collect();
-                        fft.forward(&mut s);
-                        s
-                    })
-                    .collect();
+                let spectra = noise_spectra(&mut rng, &mut fft);
                 det.detect_spectra(&spectra).0.p_value
             })
             .collect()
@@ -1010,15 +1016,7 @@ mod tests {
         let mut fft = Fft2::new(TILE);
         let p: Vec<f64> = (0..1500)
             .map(|_| {
-                let spectra: Vec<Vec<Complex32>> = (0..sync::HYPOTHESES)
-                    .map(|_| {
-                        let mut s: Vec<Complex32> = (0..TILE * TILE)
-                            .map(|_| Complex32::new(rng.random::<f32>() - 0.5, 0.0))
-                            .collect();
-                        fft.forward(&mut s);
-                        s
-                    })
-                    .collect();
+                let spectra = noise_spectra(&mut rng, &mut fft);
                 det.test_work_spectra(&spectra, WorkId(rng.random()))
                     .p_value
             })

@@ -313,17 +313,23 @@ fn a_stronger_mark_is_stronger_in_flat_colour_too() -> TestResult {
     Ok(())
 }
 
-#[test]
-fn verify_confirms_the_embedded_id_and_rejects_others() -> TestResult {
-    let (name, img) = &testdata()[0];
-    let key = Key::public();
+/// The first test image, and a copy marked with `id` by the published key at the defaults.
+fn first_marked_with(
+    id: WorkId,
+) -> Result<(String, image::RgbImage, image::RgbImage), Box<dyn std::error::Error>> {
+    let (name, img) = testdata().swap_remove(0);
     let mut marked = img.clone();
     let (w, h) = marked.dimensions();
-    Embedder::new(&key, EmbedConfig::default())?.embed(
-        ImageMut::new(&mut marked, w, h, PixelLayout::Rgb8)?,
-        WorkId(0xabc),
-    )?;
-    let mut det = Detector::new(&key, DetectConfig::default())?;
+    Embedder::new(&Key::public(), EmbedConfig::default())?
+        .embed(ImageMut::new(&mut marked, w, h, PixelLayout::Rgb8)?, id)?;
+    Ok((name, img, marked))
+}
+
+#[test]
+fn verify_confirms_the_embedded_id_and_rejects_others() -> TestResult {
+    let (name, img, marked) = first_marked_with(WorkId(0xabc))?;
+    let (w, h) = marked.dimensions();
+    let mut det = Detector::new(&Key::public(), DetectConfig::default())?;
     let view = ImageRef::new(marked.as_raw(), w, h, PixelLayout::Rgb8)?;
     let right = det.verify(view, WorkId(0xabc))?;
     assert!(right.verified && right.p_value < 1e-20, "{name}: {right:?}");
@@ -344,15 +350,9 @@ fn verify_confirms_the_embedded_id_and_rejects_others() -> TestResult {
 
 #[test]
 fn the_work_test_finds_its_work_only() -> TestResult {
-    let (name, img) = &testdata()[0];
-    let key = Key::public();
-    let mut marked = img.clone();
+    let (name, img, marked) = first_marked_with(WorkId(0xabc))?;
     let (w, h) = marked.dimensions();
-    Embedder::new(&key, EmbedConfig::default())?.embed(
-        ImageMut::new(&mut marked, w, h, PixelLayout::Rgb8)?,
-        WorkId(0xabc),
-    )?;
-    let mut det = Detector::new(&key, DetectConfig::default())?;
+    let mut det = Detector::new(&Key::public(), DetectConfig::default())?;
     let view = ImageRef::new(marked.as_raw(), w, h, PixelLayout::Rgb8)?;
     let right = det.test_work(view, WorkId(0xabc))?;
     assert!(right.present && right.p_value < 1e-30, "{name}: {right:?}");
