@@ -85,11 +85,9 @@ fn run_image(
         let attacked = attack.apply(&marked, seed);
         match view(&attacked).and_then(|v| {
             let a = Analysis::new(v, det.config())?;
-            Ok((
-                det.detect_analysis(&a),
-                det.verify(v, id)?,
-                det.test_work_analysis(&a, id),
-            ))
+            let d = det.detect_analysis(&a);
+            let t = det.test_work_after(&a, &d, id);
+            Ok((d, det.verify(v, id)?, t))
         }) {
             Ok((d, v, t)) => {
                 o.exact = d.detected && d.work_id == Some(id);
@@ -102,7 +100,9 @@ fn run_image(
         let clean = attack.apply(original, seed);
         match view(&clean).and_then(|v| {
             let a = Analysis::new(v, det.config())?;
-            Ok((det.detect_analysis(&a), det.test_work_analysis(&a, id)))
+            let d = det.detect_analysis(&a);
+            let t = det.test_work_after(&a, &d, id);
+            Ok((d, t))
         }) {
             Ok((d, t)) => {
                 o.false_positive = d.detected;

@@ -4,7 +4,9 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Result;
-use inkseal_mark::{Analysis, DetectConfig, Detection, Detector, Geometry, TileMap, WorkTest};
+use inkseal_mark::{
+    Analysis, DetectConfig, Detection, Detector, Geometry, Region, TileMap, WorkTest,
+};
 use serde::Serialize;
 
 use inkseal_core::image::{self, DecodeOptions};
@@ -29,6 +31,9 @@ enum Record<'a> {
         geometry: Option<GeometryRecord>,
         /// Where in the image the mark was found; null unless detected.
         tile_map: Option<TileMapRecord>,
+        /// The marked area's bounding box in image pixels (the whole image when the work
+        /// fills it); null unless detected.
+        region: Option<RegionRecord>,
         /// The known-work test (`--work`), when asked for.
         #[serde(skip_serializing_if = "Option::is_none")]
         work_test: Option<WorkTestRecord>,
@@ -100,6 +105,26 @@ impl From<&TileMap> for TileMapRecord {
     }
 }
 
+/// [`Region`] as printed.
+#[derive(Serialize)]
+struct RegionRecord {
+    x: u32,
+    y: u32,
+    width: u32,
+    height: u32,
+}
+
+impl From<&Region> for RegionRecord {
+    fn from(r: &Region) -> Self {
+        RegionRecord {
+            x: r.x,
+            y: r.y,
+            width: r.width,
+            height: r.height,
+        }
+    }
+}
+
 /// An angle in (-180, 180] rounded to `decimals` places, still in (-180, 180].
 fn round_rotation(deg: f64, decimals: i32) -> f64 {
     let r = round_to(deg, decimals);
@@ -146,7 +171,7 @@ fn detect_one(
     let picture = image::decode_path(path, &DecodeOptions::for_detection())?;
     let analysis = Analysis::new(picture.view()?, detector.config())?;
     let found = detector.detect_analysis(&analysis);
-    let test = work.map(|id| detector.test_work_analysis(&analysis, id));
+    let test = work.map(|id| detector.test_work_after(&analysis, &found, id));
     Ok((found, test))
 }
 
@@ -169,6 +194,7 @@ fn print_detection(
             note: found.note.as_deref(),
             geometry: found.geometry.as_ref().map(GeometryRecord::from),
             tile_map: found.tile_map.as_ref().map(TileMapRecord::from),
+            region: found.region.as_ref().map(RegionRecord::from),
             work_test: test.map(WorkTestRecord::from),
         };
         return output::json_line(out, &record);
@@ -197,6 +223,13 @@ fn print_detection(
             out,
             "  {}",
             describe_geometry(&GeometryRecord::from(geometry))
+        )?;
+    }
+    if let Some(r) = &found.region {
+        writeln!(
+            out,
+            "  marked area {}x{} at ({}, {})",
+            r.width, r.height, r.x, r.y
         )?;
     }
     if let Some(map) = &found.tile_map {

@@ -98,7 +98,7 @@ fn json_records_have_the_documented_fields_and_types() -> TestResult {
     );
     // The schema is the same either way: the fields are there, and null.
     let unmarked = records[1].as_object().ok_or("record is an object")?;
-    for field in ["geometry", "tile_map"] {
+    for field in ["geometry", "tile_map", "region"] {
         assert!(unmarked.get(field).is_some_and(|v| v.is_null()), "{field}");
     }
     Ok(())
@@ -251,6 +251,53 @@ fn a_crop_reports_its_scale_and_maps_only_what_is_left() -> TestResult {
 
 /// Needs the watermark.
 #[test]
+fn a_work_inside_a_larger_picture_is_found_and_its_area_reported() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let marked = marked_coffee(dir.path());
+    // The marked 600x400 photo at 37% of a 1500x1000 page of unmarked content: its tile
+    // period is 25 analysis pixels at the base scale, below what the base search reaches.
+    let mut page = imageops::resize(
+        &image::open(testdata("flower.jpg"))?.to_rgb8(),
+        1500,
+        1000,
+        imageops::FilterType::Triangle,
+    );
+    let (x0, y0, w, h) = (760u32, 480u32, 560u32, 373u32);
+    let work = imageops::resize(&marked, w, h, imageops::FilterType::Lanczos3);
+    imageops::replace(&mut page, &work, x0.into(), y0.into());
+    let path = save(&DynamicImage::ImageRgb8(page), dir.path(), "page.png");
+    let record = &detect_json(std::slice::from_ref(&path))?[0];
+    let (rotation, scale, _) = geometry_of(record);
+    assert!(near(rotation, 0.0, 1.0), "rotation {rotation}");
+    // The tile against the image's short side: 373 / 4 of 1000 px, where it was 400 / 4 of
+    // 400 px.
+    assert!(near(scale, 0.373, 0.02), "scale {scale}");
+    assert!(record["p_value"].as_f64().is_some_and(|p| p <= 1e-6));
+    let r = &record["region"];
+    let field = |k: &str| r[k].as_f64().unwrap_or_else(|| panic!("{record}"));
+    let (rx, ry, rw, rh) = (field("x"), field("y"), field("width"), field("height"));
+    let overlap = |a0: f64, a1: f64, b0: f64, b1: f64| (a1.min(b1) - a0.max(b0)).max(0.0);
+    let inter = overlap(rx, rx + rw, x0.into(), (x0 + w).into())
+        * overlap(ry, ry + rh, y0.into(), (y0 + h).into());
+    let union = rw * rh + f64::from(w * h) - inter;
+    assert!(
+        inter / union >= 0.5,
+        "region {rx},{ry} {rw}x{rh} against the work's {x0},{y0} {w}x{h}: IoU {:.2}",
+        inter / union
+    );
+    assert!(rx + rw <= 1500.0 && ry + rh <= 1000.0, "{record}");
+    // Text output says it too.
+    let out = inkseal().arg("detect").arg(&path).output()?;
+    let text = stdout_of(&out);
+    assert!(
+        text.contains(&format!("work_id {ID}")) && text.contains("marked area "),
+        "{text}"
+    );
+    Ok(())
+}
+
+/// Needs the watermark.
+#[test]
 fn the_tile_map_shows_which_half_is_marked() -> TestResult {
     let dir = tempfile::tempdir()?;
     let marked = marked_coffee(dir.path());
@@ -310,8 +357,9 @@ fn text_output_puts_geometry_and_map_under_a_detection() -> TestResult {
     assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
     let text = stdout_of(&out);
     let lines: Vec<&str> = text.lines().collect();
-    // The detection, its geometry, 4 rows of 6 cells, then the unmarked image alone.
-    assert_eq!(lines.len(), 7, "{text}");
+    // The detection, its geometry, its marked area (all of it), 4 rows of 6 cells, then the
+    // unmarked image alone.
+    assert_eq!(lines.len(), 8, "{text}");
     assert!(lines[0].starts_with(&format!("{}: work_id {ID} (p = ", flipped.display())));
     // "  rotated R°, scale S, mirrored"
     let geometry = lines[1]
@@ -327,8 +375,9 @@ fn text_output_puts_geometry_and_map_under_a_detection() -> TestResult {
         .iter()
         .map(|row| format!("    {}", row.iter().collect::<String>()))
         .collect();
-    assert_eq!(lines[2..6], grid, "{text}");
-    assert!(lines[6].starts_with(&format!("{}: no mark (p = ", unmarked.display())));
+    assert_eq!(lines[2], "  marked area 600x400 at (0, 0)", "{text}");
+    assert_eq!(lines[3..7], grid, "{text}");
+    assert!(lines[7].starts_with(&format!("{}: no mark (p = ", unmarked.display())));
     Ok(())
 }
 

@@ -6,6 +6,7 @@ use rustfft::num_complex::Complex32;
 use crate::code;
 use crate::fft::Fft2;
 use crate::pool;
+use crate::region::{self, Region};
 use crate::resample::{box_mean, resample_luma};
 use crate::stats::{binomial_sf, combined_p, max_normal_sf, normal_sf};
 use crate::sync::{self, FIXED_BITS, FIXED_HALF, Folder, Lattice, to_fixed};
@@ -93,6 +94,12 @@ pub struct Detection {
     pub geometry: Option<Geometry>,
     /// Where in the image the mark was found; `Some` only when `detected`.
     pub tile_map: Option<TileMap>,
+    /// The marked area: the bounding box of the tile map's cells connected to its strongest
+    /// through cells of at least [`TileMap::WEAK_Z`] (or, when no cell reaches
+    /// [`TileMap::STRONG_Z`], the window or image searched); `Some` only when `detected`.
+    /// The whole image when the work fills it; a part of it when the work is shown inside
+    /// a larger picture (a page, a collage).
+    pub region: Option<Region>,
     /// Why nothing was searched, when that is the case (for example a tiny image).
     pub note: Option<String>,
 }
@@ -107,6 +114,7 @@ impl Detection {
             bit_agreement: 0.0,
             geometry: None,
             tile_map: None,
+            region: None,
             note: Some(note.into()),
         }
     }
@@ -228,10 +236,12 @@ impl TileMap {
 }
 
 /// The key-independent part of a detection: the whitened image, the lattices found in it,
-/// and the image folded along each. Make it once with [`Analysis::new`] to search one image
-/// with many keys ([`Detector::detect_analysis`]).
+/// and the image folded along each; and, made when first needed, the same at finer scales in
+/// windows (see [`Region`]). Make it once with [`Analysis::new`] to search one image with
+/// many keys ([`Detector::detect_analysis`]).
 #[derive(Clone, Debug)]
-pub struct Analysis {
+pub struct Analysis<'a> {
+    image: ImageRef<'a>,
     width: u32,
     height: u32,
     /// Analysis pixels per image pixel.
@@ -239,45 +249,71 @@ pub struct Analysis {
     residual: Option<Array2<f32>>,
     lattices: Vec<Lattice>,
     spectra: Vec<Vec<Complex32>>,
+    /// Windows of the finer scales, all of which the p-value counts.
+    window_count: usize,
+    scales: std::sync::OnceLock<Vec<region::Scale>>,
 }
 
-impl Drop for Analysis {
+impl Drop for Analysis<'_> {
     fn drop(&mut self) {
-        // The whitened plane goes back to the thread's pool for the next image.
+        // The whitened planes go back to the thread's pool for the next image.
         if let Some(r) = self.residual.take() {
             pool::give_plane(r);
+        }
+        for scale in self.scales.take().unwrap_or_default() {
+            pool::give_plane(scale.residual);
         }
     }
 }
 
-impl Analysis {
+impl<'a> Analysis<'a> {
     /// Whitens `image`, estimates its geometry and folds it. Checks the size against
     /// `config.max_pixels`.
-    pub fn new(image: ImageRef<'_>, config: &DetectConfig) -> Result<Analysis> {
+    pub fn new(image: ImageRef<'a>, config: &DetectConfig) -> Result<Analysis<'a>> {
         let (w, h) = (image.width, image.height);
         crate::pixels::check_pixel_limit(w, h, config.max_pixels)?;
         let scale = ANALYSIS_SHORT_SIDE as f64 / w.min(h) as f64;
         if w.min(h) < crate::MIN_DETECT_SIDE {
             return Ok(Analysis {
+                image,
                 width: w,
                 height: h,
                 scale,
                 residual: None,
                 lattices: Vec::new(),
                 spectra: Vec::new(),
+                window_count: 0,
+                scales: std::sync::OnceLock::new(),
             });
         }
         let residual = analysis_residual(&image);
-        let lattices = sync::hypotheses(&residual);
+        let lattices = sync::hypotheses(residual.view());
         let mut folder = Folder::new();
-        let spectra = lattices.iter().map(|l| folder.fold(&residual, l)).collect();
+        let spectra = lattices
+            .iter()
+            .map(|l| folder.fold(residual.view(), l))
+            .collect();
         Ok(Analysis {
+            image,
             width: w,
             height: h,
             scale,
             residual: Some(residual),
             lattices,
             spectra,
+            window_count: region::window_count(w, h),
+            scales: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// The finer scales and their windows, analysed on first use.
+    fn scales(&self) -> &[region::Scale] {
+        self.scales.get_or_init(|| {
+            region::extra_scales(self.width, self.height)
+                .into_iter()
+                .enumerate()
+                .map(|(k, s)| region::Scale::new(k, s, analysis_residual_at(&self.image, s)))
+                .collect()
         })
     }
 
@@ -363,15 +399,117 @@ impl Detector {
     }
 
     /// Looks for this engine's mark in an image already analysed.
-    pub fn detect_analysis(&mut self, analysis: &Analysis) -> Detection {
-        if analysis.spectra.is_empty() {
+    ///
+    /// The whole image is searched at the base scale first. When that finds nothing and the
+    /// image is large enough, its windows at finer scales are searched too (see
+    /// [`Region`]). The p-value then counts two families, Šidák-corrected: the base search,
+    /// and every window of every finer scale (Šidák-corrected among themselves). Images of
+    /// 512 pixels or less on their short side have no finer scale, and their p-value is the
+    /// base search's alone.
+    pub fn detect_analysis(&mut self, analysis: &Analysis<'_>) -> Detection {
+        let Some(residual) = analysis
+            .residual
+            .as_ref()
+            .filter(|_| !analysis.spectra.is_empty())
+        else {
             return Detection::not_searched(analysis.too_small_note());
+        };
+        let threshold = self.config.threshold;
+        let base = self.score(&analysis.spectra, sync::HYPOTHESES, 1.0);
+        let windows = analysis.window_count;
+        let frame = Frame {
+            residual,
+            lattices: &analysis.lattices,
+            s: analysis.scale,
+            base_s: analysis.scale,
+            origin: (0, 0),
+            image: (analysis.width, analysis.height),
+            fallback: Region::whole(analysis.width, analysis.height),
+        };
+        if windows == 0 {
+            return self.finish(base.p_value, &base, &frame);
         }
-        let (mut detection, sync, id) = self.detect_spectra(&analysis.spectra);
-        if let (Some(id), Some(residual)) = (id, &analysis.residual) {
-            let lattice = analysis.lattices[sync.hypothesis];
-            detection.geometry = Some(geometry(&lattice, sync.dihedral, analysis.scale));
-            detection.tile_map = Some(self.tile_map(residual, &lattice, &sync, id, analysis.scale));
+        let family = |p: f64| sidak(p, 2);
+        if base.decoded.is_some() && family(base.p_value) <= threshold {
+            return self.finish(family(base.p_value), &base, &frame);
+        }
+        // A window's decode is skipped when even a passing check could not bring the
+        // corrected p-value to the threshold; its p is then the larger one of a failed check.
+        let decode_below = window_limit(threshold / 2.0, windows);
+        // The first window found at the threshold ends the search; otherwise the smallest
+        // p-value of any window is what the windows report.
+        let (mut smallest, mut found) = (1f64, None);
+        'scales: for (k, scale) in analysis.scales().iter().enumerate() {
+            for (i, window) in scale.windows.iter().enumerate() {
+                let scored = self.score(&window.spectra, scale.hypotheses, decode_below);
+                smallest = smallest.min(scored.p_value);
+                if scored.decoded.is_some() && scored.p_value <= decode_below {
+                    found = Some((k, i, scored));
+                    break 'scales;
+                }
+            }
+        }
+        let Some((k, i, windowed)) = found else {
+            let p = base.p_value.min(sidak(smallest, windows));
+            return self.finish(family(p), &base, &frame);
+        };
+        let p_windows = sidak(windowed.p_value, windows);
+        let scale = &analysis.scales()[k];
+        let window = &scale.windows[i];
+        let (aw, ah) = (scale.residual.dim().1, scale.residual.dim().0);
+        let frame = Frame {
+            residual: &scale.residual,
+            lattices: &window.lattices,
+            s: scale.s,
+            base_s: analysis.scale,
+            origin: (window.x0, window.y0),
+            image: (analysis.width, analysis.height),
+            fallback: Region::of_cells(
+                (window.x0, (window.x0 + region::WINDOW).min(aw)),
+                (window.y0, (window.y0 + region::WINDOW).min(ah)),
+                1.0 / scale.s,
+                (analysis.width, analysis.height),
+            ),
+        };
+        self.finish(family(p_windows), &windowed, &frame)
+    }
+
+    /// The detection for a scored search reported with p-value `p_value`: the work ID,
+    /// geometry, tile map and marked region when it is at the threshold and decoded.
+    fn finish(&mut self, p_value: f64, scored: &Scored, frame: &Frame<'_>) -> Detection {
+        let detected = scored.decoded.is_some() && p_value <= self.config.threshold;
+        let mut detection = Detection {
+            detected,
+            work_id: None,
+            p_value,
+            sync_z: scored.sync.z,
+            bit_agreement: scored.bit_agreement,
+            geometry: None,
+            tile_map: None,
+            region: None,
+            note: None,
+        };
+        if let (true, Some(id)) = (detected, scored.decoded) {
+            let sync = &scored.sync;
+            let lattice = frame.lattices[sync.hypothesis];
+            let mut g = geometry(&lattice, sync.dihedral, frame.s);
+            // The tile's size against the image's short side: a finer scale sees it larger.
+            g.scale *= frame.base_s / frame.s;
+            let map = self.tile_map(frame.residual, &lattice, sync, id, frame.s, frame.origin);
+            let region = region::marked_cells(
+                &map.z,
+                map.rows,
+                map.cols,
+                TileMap::STRONG_Z,
+                TileMap::WEAK_Z,
+            )
+            .map_or(frame.fallback, |(c, r)| {
+                Region::of_cells(c, r, map.cell_px, frame.image)
+            });
+            detection.work_id = Some(id);
+            detection.geometry = Some(g);
+            detection.tile_map = Some(map);
+            detection.region = Some(region);
         }
         detection
     }
@@ -567,10 +705,24 @@ impl Detector {
         Ok(self.test_work_analysis(&analysis, id))
     }
 
-    /// [`Detector::test_work`] on an image already analysed.
-    pub fn test_work_analysis(&mut self, analysis: &Analysis, id: WorkId) -> WorkTest {
-        let spectra = &analysis.spectra;
-        if spectra.is_empty() {
+    /// [`Detector::test_work`] on an image already analysed. As [`Detector::detect_analysis`],
+    /// when the whole image at the base scale does not show the work, the windows of the
+    /// finer scales are tested too, and the p-value counts both families (Šidák).
+    pub fn test_work_analysis(&mut self, analysis: &Analysis<'_>, id: WorkId) -> WorkTest {
+        let blind = self.detect_analysis(analysis);
+        self.test_work_after(analysis, &blind, id)
+    }
+
+    /// [`Detector::test_work_analysis`] when this engine's blind detection of the same
+    /// analysis, `blind`, is at hand (it says whether another work's mark is there), so the
+    /// blind search is not made again.
+    pub fn test_work_after(
+        &mut self,
+        analysis: &Analysis<'_>,
+        blind: &Detection,
+        id: WorkId,
+    ) -> WorkTest {
+        if analysis.spectra.is_empty() {
             return WorkTest {
                 work_id: id,
                 present: false,
@@ -582,17 +734,62 @@ impl Detector {
                 note: Some(analysis.too_small_note()),
             };
         }
-        self.test_work_spectra(spectra, id)
+        // A blind decode of another ID means the image carries that work's mark; IDs that
+        // share most of their codeword (one bit apart) would otherwise pass for each other.
+        let other_work = blind.work_id.filter(|&d| d != id);
+        let threshold = self.config.threshold;
+        let base = self.work_statistics(&analysis.spectra, id);
+        let windows = analysis.window_count;
+        let family = |p: f64| sidak(p, 2);
+        let (p_value, stats) = if windows == 0 {
+            (base.p_value, base)
+        } else if family(base.p_value) <= threshold {
+            (family(base.p_value), base)
+        } else {
+            let limit = window_limit(threshold / 2.0, windows);
+            let mut best: Option<WorkStatistics> = None;
+            'scales: for scale in analysis.scales() {
+                for window in &scale.windows {
+                    let t = self.work_statistics(&window.spectra, id);
+                    let stop = t.p_value <= limit;
+                    if best.as_ref().is_none_or(|b| t.p_value < b.p_value) {
+                        best = Some(t);
+                    }
+                    if stop {
+                        break 'scales;
+                    }
+                }
+            }
+            match best {
+                Some(b) if sidak(b.p_value, windows) < base.p_value => {
+                    (family(sidak(b.p_value, windows)), b)
+                }
+                _ => (family(base.p_value), base),
+            }
+        };
+        WorkTest {
+            work_id: id,
+            present: p_value <= threshold && other_work.is_none(),
+            p_value,
+            z_at_pilot: stats.z_at_pilot,
+            z_searched: stats.z_searched,
+            sync_z: stats.sync_z,
+            other_work,
+            note: None,
+        }
     }
 
-    /// [`Detector::test_work`] on folded spectra (at least one).
-    fn test_work_spectra(&mut self, spectra: &[Vec<Complex32>], id: WorkId) -> WorkTest {
+    /// The known-work statistics of [`WorkTest`] on folded spectra (at least one), and
+    /// their p-value, before any correction for other windows.
+    fn work_statistics(&mut self, spectra: &[Vec<Complex32>], id: WorkId) -> WorkStatistics {
         let known = self.known_payload(id);
         // (A) At the pilot's synchronisation, which depends on the pilot's bins only, the
         // payload's agreement with this work's codeword is one normal test, no search:
         // each carrier's agreement is the cosine of a uniform phase under the null, weighted
         // by the pilot's reliability at its radius.
-        let (detection, pilot_sync, decoded) = self.detect_spectra(spectra);
+        let pilot = std::mem::take(&mut self.layout.pilot);
+        let pilot_sync = self.search(spectra, &pilot);
+        self.layout.pilot = pilot;
         let reliability = self.reliability(spectra, &pilot_sync);
         let (mut sum, mut weights) = (0f64, 0f64);
         for c in &known {
@@ -610,28 +807,32 @@ impl Detector {
         let searched = self.search(spectra, &known);
         let p_a = normal_sf(z_at_pilot);
         let p_b = max_normal_sf(searched.z, SEARCHED);
-        // The better of the two, Bonferroni-corrected for taking it.
-        let p_value = (2.0 * p_a.min(p_b)).min(1.0);
-        // A blind decode of another ID means the image carries that work's mark; IDs that
-        // share most of their codeword (one bit apart) would otherwise pass for each other.
-        let other_work = decoded.filter(|&d| detection.detected && d != id);
-        WorkTest {
-            work_id: id,
-            present: p_value <= self.config.threshold && other_work.is_none(),
-            p_value,
+        WorkStatistics {
+            // The better of the two, Bonferroni-corrected for taking it.
+            p_value: (2.0 * p_a.min(p_b)).min(1.0),
             z_at_pilot,
             z_searched: searched.z,
             sync_z: pilot_sync.z,
-            other_work,
-            note: None,
         }
     }
 
-    /// Correlates folded spectra with the pilot and decodes the payload.
-    fn detect_spectra(&mut self, spectra: &[Vec<Complex32>]) -> (Detection, Sync, Option<WorkId>) {
+    /// Correlates folded spectra (along `hypotheses` lattices, counted whether all were found
+    /// or not) with the pilot and decodes the payload, unless even a passing check could not
+    /// bring the p-value to `decode_below`.
+    fn score(
+        &mut self,
+        spectra: &[Vec<Complex32>],
+        hypotheses: usize,
+        decode_below: f64,
+    ) -> Scored {
         let (sync, soft) = self.soft_bits(spectra);
-        let p_sync = max_normal_sf(sync.z, SEARCHED);
-        let decoded = code::decode(&soft);
+        let searched = SEARCHED_SHIFTS * 8.0 * hypotheses.max(spectra.len()) as f64;
+        let p_sync = max_normal_sf(sync.z, searched);
+        let decoded = if combined_p(p_sync, true, code::CHECK_FALSE_PASS) <= decode_below {
+            code::decode(&soft)
+        } else {
+            None
+        };
         let bit_agreement = decoded.map_or(0.0, |id| {
             let coded = code::encode(id);
             coded
@@ -641,23 +842,12 @@ impl Detector {
                 .sum::<f64>()
                 / coded.len() as f64
         });
-        let p_value = combined_p(p_sync, decoded.is_some(), code::CHECK_FALSE_PASS);
-        let detected = decoded.is_some() && p_value <= self.config.threshold;
-        let work_id = if detected { decoded } else { None };
-        (
-            Detection {
-                detected,
-                work_id,
-                p_value,
-                sync_z: sync.z,
-                bit_agreement,
-                geometry: None,
-                tile_map: None,
-                note: None,
-            },
+        Scored {
+            p_value: combined_p(p_sync, decoded.is_some(), code::CHECK_FALSE_PASS),
             sync,
-            work_id,
-        )
+            decoded,
+            bit_agreement,
+        }
     }
 
     /// Correlates every region of the residual with the mark for `id` as synchronised.
@@ -668,6 +858,7 @@ impl Detector {
         sync: &Sync,
         id: WorkId,
         scale: f64,
+        origin: (usize, usize),
     ) -> TileMap {
         // The expected folded tile: the mark's spectrum moved by the dihedral element and
         // shifted, then brought to space.
@@ -704,8 +895,10 @@ impl Detector {
         const { assert!(TILE.is_power_of_two()) };
         let mask = n as i64 - 1;
         let (du, dv) = (to_fixed(lattice.m[0][0]), to_fixed(lattice.m[1][0]));
+        // The synchronisation is relative to `origin`, the corner of the window it was found in.
+        let (ox, oy) = (origin.0 as f64, origin.1 as f64);
         for (y, row) in residual.rows().into_iter().enumerate() {
-            let (u, v) = lattice.apply(0.0, y as f64);
+            let (u, v) = lattice.apply(-ox, y as f64 - oy);
             let (mut u, mut v) = (to_fixed(u) + FIXED_HALF, to_fixed(v) + FIXED_HALF);
             let cells = (y / MAP_CELL) * cols;
             for (cx, part) in row.axis_chunks_iter(ndarray::Axis(0), MAP_CELL).enumerate() {
@@ -735,6 +928,49 @@ impl Detector {
                 .collect(),
         }
     }
+}
+
+/// A search of one set of folded spectra, before any correction for other searches.
+struct Scored {
+    /// The search's own p-value (every candidate of [`SEARCHED`], and the check).
+    p_value: f64,
+    sync: Sync,
+    /// The work ID whose check passed, if any.
+    decoded: Option<WorkId>,
+    bit_agreement: f64,
+}
+
+/// [`Detector::work_statistics`]' result.
+struct WorkStatistics {
+    p_value: f64,
+    z_at_pilot: f64,
+    z_searched: f64,
+    sync_z: f64,
+}
+
+/// The analysis plane a search was made in, to locate what it found.
+struct Frame<'r> {
+    residual: &'r Array2<f32>,
+    lattices: &'r [Lattice],
+    /// Analysis pixels per image pixel of this plane, and of the base scale.
+    s: f64,
+    base_s: f64,
+    /// Corner of the window searched, in this plane's pixels.
+    origin: (usize, usize),
+    /// Image size.
+    image: (u32, u32),
+    /// The region reported when no cell of the tile map is strong: what was searched.
+    fallback: Region,
+}
+
+/// `1 - (1 - p)^n`: the p-value of the smallest of `n` independent p-values `p`.
+fn sidak(p: f64, n: usize) -> f64 {
+    (-(n as f64 * (-p).ln_1p()).exp_m1()).clamp(0.0, 1.0)
+}
+
+/// The largest p-value of one of `n` windows that still gives `sidak(p, n) <= alpha`.
+fn window_limit(alpha: f64, n: usize) -> f64 {
+    -((1.0 - alpha).ln() / n as f64).exp_m1()
 }
 
 /// `c` scaled to unit magnitude (0 stays 0): the detector uses phases only.
@@ -814,7 +1050,12 @@ fn fit_line(points: &[(f32, f32)]) -> impl Fn(f32) -> f32 + use<> {
 /// and clipped.
 fn analysis_residual(image: &ImageRef<'_>) -> Array2<f32> {
     let (w, h) = (image.width as f64, image.height as f64);
-    let s = ANALYSIS_SHORT_SIDE as f64 / w.min(h);
+    analysis_residual_at(image, ANALYSIS_SHORT_SIDE as f64 / w.min(h))
+}
+
+/// [`analysis_residual`] at `s` analysis pixels per image pixel.
+fn analysis_residual_at(image: &ImageRef<'_>, s: f64) -> Array2<f32> {
+    let (w, h) = (image.width as f64, image.height as f64);
     let (aw, ah) = (
         ((w * s).round() as usize).max(1),
         ((h * s).round() as usize).max(1),
@@ -963,7 +1204,7 @@ mod tests {
         (0..trials)
             .map(|_| {
                 let spectra = noise_spectra(&mut rng, &mut fft);
-                det.detect_spectra(&spectra).0.p_value
+                det.score(&spectra, sync::HYPOTHESES, 1.0).p_value
             })
             .collect()
     }
@@ -1017,8 +1258,7 @@ mod tests {
         let p: Vec<f64> = (0..1500)
             .map(|_| {
                 let spectra = noise_spectra(&mut rng, &mut fft);
-                det.test_work_spectra(&spectra, WorkId(rng.random()))
-                    .p_value
+                det.work_statistics(&spectra, WorkId(rng.random())).p_value
             })
             .collect();
         assert!(p.iter().all(|&v| v > 1e-6));

@@ -40,6 +40,7 @@ mod phash;
 mod pixels;
 mod pool;
 mod quality;
+mod region;
 mod resample;
 mod stats;
 mod sync;
@@ -54,6 +55,7 @@ pub use key::{Key, WorkId};
 pub use phash::{hash_distance, perceptual_hash};
 pub use pixels::{ImageMut, ImageRef, PixelLayout};
 pub use quality::ssimulacra2;
+pub use region::Region;
 
 /// The smallest short side, in pixels, that [`Embedder`] accepts.
 pub const MIN_EMBED_SIDE: u32 = 128;

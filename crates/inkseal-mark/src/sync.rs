@@ -13,7 +13,9 @@
 
 use std::f64::consts::SQRT_2;
 
+#[cfg(test)]
 use ndarray::Array2;
+use ndarray::ArrayView2;
 use rustfft::num_complex::Complex32;
 
 use crate::fft::{Fft2, RealFft2};
@@ -85,7 +87,7 @@ impl Lattice {
 
     /// Whether `other` describes the same point set to within `tol` of a period everywhere
     /// in a window of a few periods.
-    fn same_points(&self, other: &Lattice, tol: f64) -> bool {
+    pub(crate) fn same_points(&self, other: &Lattice, tol: f64) -> bool {
         // other's periods in our tile units: integer with det +-1 when the lattices agree.
         let Some(inv) = other.inverse() else {
             return false;
@@ -123,7 +125,7 @@ fn mul(a: [[f64; 2]; 2], b: [[f64; 2]; 2]) -> [[f64; 2]; 2] {
 
 /// The lattice hypotheses for a whitened analysis image: the identity first, then up to
 /// `HYPOTHESES - 1` estimates, best first.
-pub(crate) fn hypotheses(r: &Array2<f32>) -> Vec<Lattice> {
+pub(crate) fn hypotheses(r: ArrayView2<'_, f32>) -> Vec<Lattice> {
     let mut out = vec![Lattice::IDENTITY];
     let Some(acf) = Acf::new(r) else {
         return out;
@@ -152,7 +154,7 @@ struct Acf {
 }
 
 impl Acf {
-    fn new(r: &Array2<f32>) -> Option<Acf> {
+    fn new(r: ArrayView2<'_, f32>) -> Option<Acf> {
         let (rh, rw) = r.dim();
         // Sizes with small factors keep the FFT fast.
         let (h, w) = (rh / 16 * 16, rw / 16 * 16);
@@ -718,7 +720,7 @@ impl Folder {
     /// Folds `r` along `lattice` onto an oversampled grid (nearest cell) and returns the
     /// spectrum of the tile, `X[k] = sum_x r(x) e^{-2 pi i k.t(x) / TILE}`, on a
     /// `TILE x TILE` grid of frequencies.
-    pub(crate) fn fold(&mut self, r: &Array2<f32>, lattice: &Lattice) -> Vec<Complex32> {
+    pub(crate) fn fold(&mut self, r: ArrayView2<'_, f32>, lattice: &Lattice) -> Vec<Complex32> {
         let g = TILE * FOLD_OVERSAMPLE;
         // A power of two, so wrapping onto the grid is a mask (the same as `rem_euclid`).
         const { assert!((TILE * FOLD_OVERSAMPLE).is_power_of_two()) };
@@ -810,7 +812,7 @@ mod tests {
         use rand::{Rng, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
         let r = Array2::from_shape_fn((256, 384), |_| rng.random::<f32>() - 0.5);
-        let Some(acf) = Acf::new(&r) else {
+        let Some(acf) = Acf::new(r.view()) else {
             unreachable!("a 256x384 plane has an autocorrelation")
         };
         // Periods and angles across the grid, including lattices partly out of view.
@@ -913,7 +915,7 @@ mod tests {
             // Mark plus host-like noise four times stronger.
             tile[cell(v) * TILE + cell(u)] + 2.0 * (rng.random::<f32>() - 0.5)
         });
-        let found = hypotheses(&r);
+        let found = hypotheses(r.view());
         assert!(found.len() >= 2);
         assert!(
             found[1..].iter().any(|l| l.same_points(&truth, 0.002)),
