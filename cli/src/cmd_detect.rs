@@ -141,7 +141,7 @@ fn round_to(x: f64, decimals: i32) -> f64 {
 pub fn run(opts: &DetectOpts) -> Result<Outcome> {
     let key = cmd_key::load(opts.key.as_deref())?;
     let key_id = key.id();
-    let mut detector = Detector::new(&key, DetectConfig::default())?;
+    let mut detector = Detector::new(&key, DetectConfig::default().with_regions(!opts.no_regions))?;
     let mut out = std::io::stdout().lock();
     let (mut any_missing, mut any_error) = (false, false);
     for path in &opts.inputs {

@@ -44,7 +44,9 @@ pub fn run(opts: &ScanOpts) -> Result<Outcome> {
         check_report_path(out, opts)?;
     }
     let works = open_works(opts)?;
-    let mut config = ScanConfig::default().with_threads(opts.threads);
+    let mut config = ScanConfig::default()
+        .with_threads(opts.threads)
+        .with_detect(inkseal_mark::DetectConfig::default().with_regions(!opts.no_regions));
     if let Some(column) = &opts.column {
         config = config.with_column(column.clone());
     }

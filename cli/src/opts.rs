@@ -273,6 +273,12 @@ pub struct ScanOpts {
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
 
+    /// Search each sample whole only, not also in windows for a work shown inside a larger
+    /// picture (a page, a collage): faster on large unmarked images. Samples of 512 px or
+    /// less on their short side are searched whole either way.
+    #[arg(long)]
+    pub no_regions: bool,
+
     /// Log finished inputs to STATE, and skip those already in it.
     #[arg(long, value_name = "STATE")]
     pub resume: Option<PathBuf>,
@@ -412,6 +418,11 @@ pub struct DetectOpts {
     /// Print one JSON object per input (JSON Lines).
     #[arg(long)]
     pub json: bool,
+
+    /// Search each image whole only, not also in windows for a work shown inside a larger
+    /// picture (a page, a collage): faster on large unmarked images.
+    #[arg(long)]
+    pub no_regions: bool,
 }
 
 #[derive(Debug, Subcommand)]

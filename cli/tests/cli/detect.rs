@@ -286,6 +286,12 @@ fn a_work_inside_a_larger_picture_is_found_and_its_area_reported() -> TestResult
         inter / union
     );
     assert!(rx + rw <= 1500.0 && ry + rh <= 1000.0, "{record}");
+    // Searched whole only, the page shows no mark: the windows are what find it.
+    let out = inkseal()
+        .args(["detect", "--json", "--no-regions"])
+        .arg(&path)
+        .output()?;
+    assert_eq!(out.status.code(), Some(1), "{}", stdout_of(&out));
     // Text output says it too.
     let out = inkseal().arg("detect").arg(&path).output()?;
     let text = stdout_of(&out);

@@ -8,11 +8,10 @@
 //! So when the base analysis finds nothing, the image is analysed again at twice and four
 //! times that resolution (never above its own), and searched in windows of
 //! [`WINDOW`] analysis pixels, overlapping by half: a window on the work sees its mark as a
-//! whole work is seen at the base scale. The lattices are estimated once per scale, from the
-//! whole image's autocorrelation (which finds a marked area of a quarter of a page, but not
-//! always of a tenth), and at the first finer scale from each window's own too; every window
-//! is folded along each; the detector then searches every window as it searches a whole
-//! image, and its p-value counts every lattice of every window of every scale.
+//! whole work is seen at the base scale. Each window is analysed as a whole image is: its own
+//! autocorrelation proposes its lattices (the whole plane's autocorrelation finds a marked
+//! quarter of a page but not a tenth, where the work's mark is diluted by the rest), it is
+//! folded along each, and searched; the p-value counts every window of every scale.
 //!
 //! Images of at most [`MIN_SHORT_SIDE`] pixels on their short side get no finer scale: a work
 //! shown in less than half of such an image is under 256 pixels on its short side, where the
@@ -86,17 +85,6 @@ fn starts(n: usize) -> Vec<usize> {
     v
 }
 
-/// Lattice hypotheses searched per window of the `k`-th finer scale: the scale's own
-/// [`sync::HYPOTHESES`], and at the first, the window's own estimates too (its identity is
-/// the scale's). Counted whether or not they were all found, as the base scale's are.
-pub(crate) fn hypotheses_at(k: usize) -> usize {
-    if k == 0 {
-        2 * sync::HYPOTHESES - 1
-    } else {
-        sync::HYPOTHESES
-    }
-}
-
 /// Windows searched in a `w x h` image over every extra scale (each window's own p-value
 /// counts its lattices): known from the size alone, so the p-value can count them before any
 /// is searched.
@@ -110,60 +98,49 @@ pub(crate) fn window_count(w: u32, h: u32) -> usize {
         .sum()
 }
 
-/// One window of one scale, folded along each of the scale's lattices.
+/// One window of one scale, folded along each of its lattice hypotheses.
 #[derive(Clone, Debug)]
 pub(crate) struct Window {
     /// Top-left corner in the scale's analysis pixels.
     pub(crate) x0: usize,
     pub(crate) y0: usize,
-    pub(crate) spectra: Vec<Vec<Complex32>>,
+    /// The window's lattice hypotheses ([`sync::hypotheses`]) and its folds along each.
     pub(crate) lattices: Vec<Lattice>,
+    pub(crate) spectra: Vec<Vec<Complex32>>,
 }
 
-/// One extra scale: its whitened plane, the lattices found in it, and its windows.
+/// One extra scale: its whitened plane and its windows.
 #[derive(Clone, Debug)]
 pub(crate) struct Scale {
     /// Analysis pixels per image pixel.
     pub(crate) s: f64,
     pub(crate) residual: Array2<f32>,
-    /// Lattice hypotheses counted per window.
-    pub(crate) hypotheses: usize,
     pub(crate) windows: Vec<Window>,
 }
 
 impl Scale {
-    /// Estimates the lattices of the whitened plane `residual` (the `k`-th finer scale, at
-    /// `s` analysis pixels per image pixel) and folds every window along each.
-    pub(crate) fn new(k: usize, s: f64, residual: Array2<f32>) -> Scale {
-        let lattices = sync::hypotheses(residual.view());
+    /// Cuts the whitened plane `residual` (at `s` analysis pixels per image pixel) into
+    /// windows, estimates each one's lattices and folds it along each.
+    pub(crate) fn new(s: f64, residual: Array2<f32>) -> Scale {
         let (h, w) = residual.dim();
         let mut folder = Folder::new();
         let mut windows = Vec::new();
-        let hypotheses = hypotheses_at(k);
         for &y0 in &starts(h) {
             for &x0 in &starts(w) {
                 let view = window_view(&residual, x0, y0);
-                let mut all = lattices.clone();
-                if hypotheses > lattices.len().max(sync::HYPOTHESES) {
-                    for l in sync::hypotheses(view).into_iter().skip(1) {
-                        if !all.iter().any(|a| a.same_points(&l, 0.0015)) {
-                            all.push(l);
-                        }
-                    }
-                }
-                let spectra = all.iter().map(|l| folder.fold(view, l)).collect();
+                let lattices = sync::hypotheses(view);
+                let spectra = lattices.iter().map(|l| folder.fold(view, l)).collect();
                 windows.push(Window {
                     x0,
                     y0,
+                    lattices,
                     spectra,
-                    lattices: all,
                 });
             }
         }
         Scale {
             s,
             residual,
-            hypotheses,
             windows,
         }
     }
@@ -290,7 +267,6 @@ mod tests {
         assert!((s[0] * 4096.0 - 512.0).abs() < 1e-9 && (s[1] * 4096.0 - 1024.0).abs() < 1e-9);
         // 512 at 2x: 3 x 3 windows of 256 every 128; 1024 at 4x: 7 x 7.
         assert_eq!(window_count(4096, 4096), 9 + 49);
-        assert_eq!((hypotheses_at(0), hypotheses_at(1)), (5, 3));
     }
 
     #[test]

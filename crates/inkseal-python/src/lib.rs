@@ -206,6 +206,10 @@ struct Detection {
     aspect: Option<f64>,
     /// Whether the image was mirrored, when detected.
     mirrored: Option<bool>,
+    /// The marked area's bounding box `(x, y, width, height)` in image pixels, when
+    /// detected: the whole image when the work fills it, a part of it when the work is shown
+    /// inside a larger picture (a page, a collage).
+    region: Option<(u32, u32, u32, u32)>,
 }
 
 #[pymethods]
@@ -233,6 +237,7 @@ impl From<inkseal_mark::Detection> for Detection {
             scale: g.map(|g| g.scale),
             aspect: g.map(|g| g.aspect),
             mirrored: g.map(|g| g.mirrored),
+            region: d.region.map(|r| (r.x, r.y, r.width, r.height)),
         }
     }
 }

@@ -46,8 +46,11 @@ def test_embed_bytes_then_detect(cli, tmp_path, coffee_png):
     [record] = run_cli(cli, "detect", "--json", str(tmp_path / "m.png"))
     assert record["work_id"] == ID
     assert record["p_value"] == pytest.approx(found.p_value, rel=1e-9)
+    # The work fills the image: its marked area is all of it, as the CLI says.
+    assert found.region == (0, 0, 600, 400)
+    assert found.region == tuple(record["region"][k] for k in ("x", "y", "width", "height"))
     clean = inkseal.detect(coffee_png)
-    assert (clean.detected, clean.work_id) == (False, None)
+    assert (clean.detected, clean.work_id, clean.region) == (False, None, None)
     assert clean.p_value > 1e-3
 
 

@@ -1,6 +1,6 @@
 """Type stubs of the inkseal._native extension module."""
 
-from typing import Any, Optional
+from typing import Any, Optional, Tuple
 
 ALGORITHM: str
 DEFAULT_TARGET_QUALITY: Optional[float]
@@ -41,6 +41,10 @@ class Detection:
     def aspect(self) -> Optional[float]: ...
     @property
     def mirrored(self) -> Optional[bool]: ...
+    @property
+    def region(self) -> Optional[Tuple[int, int, int, int]]:
+        """The marked area's bounding box (x, y, width, height) in image pixels, when detected."""
+        ...
 
 class EmbedReport:
     @property
