@@ -70,6 +70,9 @@ enum Kind {
     Chain,
     /// Social upload, then again to 720 px on the long side at JPEG 80.
     Reencode,
+    /// A denoiser that regenerates texture, roughly: Gaussian blur of this sigma (the
+    /// denoising), fresh Gaussian grain of sigma 4 (the texture), then JPEG 80.
+    Regrain(f32),
 }
 
 const fn attack(name: &'static str, family: &'static str, target: f64, kind: Kind) -> Attack {
@@ -178,6 +181,20 @@ pub const EXTRA: &[Attack] = &[
         1.0,
         Kind::RotateCrop(30.0, 0.5),
     ),
+    // Issue 13's "JPEG 20" and "denoising that regenerates texture": its goal is the
+    // known-work test (`--work`) at p <= 1e-6 on 95%; blind recovery is shown beside it.
+    attack(
+        "jpeg20",
+        "extra: compression, very hard",
+        0.8,
+        Kind::Jpeg(20),
+    ),
+    attack(
+        "regrain",
+        "extra: denoise + new grain",
+        0.8,
+        Kind::Regrain(1.5),
+    ),
 ];
 
 impl Attack {
@@ -283,6 +300,10 @@ impl Attack {
                     Border::Constant(Rgb([0, 0, 0])),
                 );
                 jpeg(&scale(&centre_crop(&rotated, 0.7f64.sqrt()), 0.6), 80)
+            }
+            Kind::Regrain(sigma) => {
+                let smooth = imageproc::filter::gaussian_blur_f32(img, sigma);
+                jpeg(&noise(&smooth, 4.0, seed), 90)
             }
             Kind::Reencode => {
                 let once =

@@ -343,6 +343,33 @@ fn filters_do_what_they_say() {
 }
 
 #[test]
+fn regrain_smooths_fine_detail_and_lays_new_grain() {
+    let stats = |img: &RgbImage| {
+        let v: Vec<f64> = img.pixels().map(|p| p[1] as f64).collect();
+        let mean = v.iter().sum::<f64>() / v.len() as f64;
+        let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64).sqrt();
+        (mean, sd)
+    };
+    // Flat gray gains grain (sigma 4, of which JPEG 90 keeps a little over half).
+    let (mean, sd) = stats(&apply("regrain", &uniform(96, 96, [128; 3])));
+    assert!(
+        (mean - 128.0).abs() < 1.0 && (1.5..=4.0).contains(&sd),
+        "{mean} {sd}"
+    );
+    // A one-pixel checkerboard (sigma 127.5) is blurred away: what is left is the grain.
+    let checks = RgbImage::from_fn(96, 96, |x, y| {
+        Rgb([if (x + y) % 2 == 0 { 0 } else { 255 }; 3])
+    });
+    let (mean, sd) = stats(&apply("regrain", &checks));
+    assert!((mean - 127.5).abs() < 3.0 && sd < 8.0, "{mean} {sd}");
+    // New grain, not the same each time: the seed decides it.
+    let photo = photo();
+    let a = attack("regrain");
+    assert_eq!(a.apply(&photo, 3), a.apply(&photo, 3));
+    assert_ne!(a.apply(&photo, 3), a.apply(&photo, 4));
+}
+
+#[test]
 fn colour_maps_match_hand_computed_values() {
     let px = |img: &RgbImage| *img.get_pixel(0, 0);
     // Brightness: 100 * 1.3 = 130; 200 * 1.3 = 260, clipped.

@@ -369,6 +369,62 @@ fn the_work_test_finds_its_work_only() -> TestResult {
     Ok(())
 }
 
+/// A 1024x1024 collage: `work` in the bottom-right 512-px cell, three unmarked test images in
+/// the others.
+fn collage_with(work: &image::RgbImage) -> image::RgbImage {
+    use image::imageops::{self, FilterType};
+    let mut out = image::RgbImage::new(1024, 1024);
+    let others = testdata();
+    for (k, (_, img)) in others.iter().skip(1).take(3).enumerate() {
+        let cell = imageops::resize(img, 512, 512, FilterType::Triangle);
+        imageops::replace(&mut out, &cell, 512 * (k as i64 % 2), 512 * (k as i64 / 2));
+    }
+    let cell = imageops::resize(work, 512, 512, FilterType::Lanczos3);
+    imageops::replace(&mut out, &cell, 512, 512);
+    out
+}
+
+#[test]
+fn a_work_in_one_cell_of_a_collage_is_found_there() -> TestResult {
+    let (name, img, marked) = first_marked_with(WorkId(0xabc))?;
+    let collage = collage_with(&marked);
+    let view = ImageRef::new(collage.as_raw(), 1024, 1024, PixelLayout::Rgb8)?;
+    let mut det = Detector::new(&Key::public(), DetectConfig::default())?;
+    let found = det.detect(view)?;
+    assert!(found.detected && found.p_value <= 1e-6, "{name}: {found:?}");
+    assert_eq!(found.work_id, Some(WorkId(0xabc)));
+    // Its marked area is the cell: at least half of the box overlaps it, and it holds at
+    // least half of the cell.
+    let r = found.region.ok_or("no region")?;
+    let inter = |a0: u32, a1: u32| a1.min(1024).saturating_sub(a0.max(512)) as f64;
+    let overlap = inter(r.x, r.x + r.width) * inter(r.y, r.y + r.height);
+    let area = (r.width * r.height) as f64;
+    assert!(
+        overlap >= 0.5 * area && overlap >= 0.5 * 512.0 * 512.0,
+        "{r:?} against the cell at (512, 512)"
+    );
+    // The tile against the collage's short side: half what it was.
+    let g = found.geometry.ok_or("no geometry")?;
+    assert!((g.scale - 0.5).abs() < 0.03, "{g:?}");
+    // Searched whole only, the collage shows nothing: the windows find it.
+    let mut whole = Detector::new(&Key::public(), DetectConfig::default().with_regions(false))?;
+    let missed = whole.detect(view)?;
+    assert!(!missed.detected, "{missed:?}");
+    // The known-work test finds it too, and refuses another ID.
+    let t = det.test_work(view, WorkId(0xabc))?;
+    assert!(t.present && t.p_value <= 1e-6, "{t:?}");
+    let other = det.test_work(view, WorkId(0x5555_0000_ffff_1234))?;
+    assert!(!other.present, "{other:?}");
+    // The same collage with the unmarked original in the cell: nothing, blind or known.
+    let clean = collage_with(&img);
+    let view = ImageRef::new(clean.as_raw(), 1024, 1024, PixelLayout::Rgb8)?;
+    let none = det.detect(view)?;
+    assert!(!none.detected && none.p_value > 1e-3, "{none:?}");
+    let t = det.test_work(view, WorkId(0xabc))?;
+    assert!(!t.present && t.p_value > 1e-3, "{t:?}");
+    Ok(())
+}
+
 #[test]
 fn the_work_test_finds_marks_too_weak_to_decode() -> TestResult {
     // Faint marks under heavy noise: count the images where blind detection fails and the
