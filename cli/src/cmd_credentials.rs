@@ -26,7 +26,7 @@ pub fn run_new(opts: &CredentialsNewOpts) -> Result<Outcome> {
     if opts.json {
         output::json_line(&mut out, &value)?;
     } else {
-        writeln!(out, "{}", dir.display())?;
+        writeln!(out, "{}", output::path(&dir))?;
     }
     out.flush()?;
     Ok(Outcome::Ok)

@@ -205,7 +205,7 @@ fn print_detection(
         writeln!(
             out,
             "{}: work {} {verdict} ({p})",
-            path.display(),
+            output::path(path),
             t.work_id
         )?;
         if let Some(other) = t.other_work {
@@ -215,8 +215,8 @@ fn print_detection(
     }
     let p = output::format_p(found.p_value);
     match found.work_id.filter(|_| found.detected) {
-        Some(id) => writeln!(out, "{}: work_id {id} ({p})", path.display())?,
-        None => writeln!(out, "{}: no mark ({p})", path.display())?,
+        Some(id) => writeln!(out, "{}: work_id {id} ({p})", output::path(path))?,
+        None => writeln!(out, "{}: no mark ({p})", output::path(path))?,
     }
     if let Some(geometry) = &found.geometry {
         writeln!(

@@ -202,7 +202,7 @@ fn run_batch(opts: &MarkOpts) -> Result<Outcome> {
                             );
                             output::json_line(&mut out, &record)?;
                         } else {
-                            writeln!(out, "{}  {}", marked.work_id, item.input.display())?;
+                            writeln!(out, "{}  {}", marked.work_id, output::path(&item.input))?;
                         }
                     }
                     WorkOutcome::AlreadyMarked { work_id } => {
@@ -215,7 +215,11 @@ fn run_batch(opts: &MarkOpts) -> Result<Outcome> {
                             });
                             output::json_line(&mut out, &record)?;
                         } else {
-                            writeln!(out, "{work_id}  {} (already marked)", item.input.display())?;
+                            writeln!(
+                                out,
+                                "{work_id}  {} (already marked)",
+                                output::path(&item.input)
+                            )?;
                         }
                     }
                     WorkOutcome::Failed(e) => output::file_error(

@@ -406,27 +406,33 @@ fn emit(
     Ok(())
 }
 
-/// Where a sample is: `source` or `source:member`.
+/// Where a sample is: `source` or `source:member` (escaped: member names come from the shard).
 fn location(line: &SampleLine) -> String {
     match line.member {
-        Some(m) => format!("{}:{m}", line.source),
-        None => line.source.to_string(),
+        Some(m) => format!("{}:{}", output::escape(line.source), output::escape(m)),
+        None => output::escape(line.source).into_owned(),
     }
 }
 
-/// A mark or an error as one line of text; unmarked samples print nothing.
+/// A mark or an error as one line of text; unmarked samples print nothing. Every value is
+/// escaped, so that a member name, an error or a registry title cannot add lines.
 fn text_line(line: &SampleLine) -> Option<String> {
     if let Some(error) = line.error {
-        return Some(format!("{}: error: {error}", location(line)));
+        return Some(format!(
+            "{}: error: {}",
+            location(line),
+            output::escape(error)
+        ));
     }
     let id = line.work_id.filter(|_| line.detected)?;
     let known = match (line.title, line.artist) {
-        (Some(t), Some(a)) => format!("  \"{t}\" by {a}"),
+        (Some(t), Some(a)) => format!("  {} by {}", output::quoted(t), output::escape(a)),
         _ => String::new(),
     };
     Some(format!(
-        "{}  {id}  {}{known}",
+        "{}  {}  {}{known}",
         location(line),
+        output::escape(id),
         output::format_p(line.p_value.unwrap_or(1.0))
     ))
 }
@@ -446,12 +452,12 @@ fn summary_text(s: &SummaryLine) -> String {
     );
     for w in &s.works {
         let known = match (&w.title, &w.artist) {
-            (Some(t), Some(a)) => format!("\"{t}\" by {a}"),
+            (Some(t), Some(a)) => format!("{} by {}", output::quoted(t), output::escape(a)),
             _ => "(not in the registry)".to_string(),
         };
         text.push_str(&format!(
             "  {}  {:<11}  {known}\n",
-            w.work_id,
+            output::escape(w.work_id),
             plural(w.samples, "sample", "samples")
         ));
     }

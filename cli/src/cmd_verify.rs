@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Result;
-use inkseal_c2pa::CredentialReport;
+use inkseal_c2pa::{CredentialReport, TrainingUse};
 use inkseal_core::{Verdict, Verification, Verifier};
 use inkseal_mark::WorkId;
 use serde::Serialize;
@@ -143,9 +143,11 @@ fn print(out: &mut impl Write, json: bool, path: &Path, record: &Record) -> Resu
         Verdict::Invalid => "INVALID",
         Verdict::Unverified => "no credentials",
     };
-    writeln!(out, "{}: {headline}", path.display())?;
+    // Everything from the file, its manifest or the registry is escaped: a title must not
+    // be able to add a line such as "  manifest: Trusted".
+    writeln!(out, "{}: {headline}", output::path(path))?;
     if let Some(e) = credentials_error {
-        writeln!(out, "  manifest: unreadable: {e}")?;
+        writeln!(out, "  manifest: unreadable: {}", output::escape(e))?;
     }
     if let Some(c) = credentials {
         describe(out, "manifest", c)?;
@@ -168,10 +170,10 @@ fn print(out: &mut impl Write, json: bool, path: &Path, record: &Record) -> Resu
     if let Some(r) = recovered {
         writeln!(
             out,
-            "  recovered: \"{}\" by {}, registered {}; this file is {} (perceptual hash {} bits away)",
-            r.title,
-            r.artist,
-            r.created,
+            "  recovered: {} by {}, registered {}; this file is {} (perceptual hash {} bits away)",
+            output::quoted(&r.title),
+            output::escape(&r.artist),
+            output::escape(&r.created),
             if r.identical {
                 "the registered file"
             } else if r.same_picture {
@@ -191,16 +193,21 @@ fn print(out: &mut impl Write, json: bool, path: &Path, record: &Record) -> Resu
 fn describe(out: &mut impl Write, label: &str, c: &CredentialReport) -> Result<()> {
     writeln!(out, "  {label}: {}", c.state)?;
     if let Some(creator) = c.creator() {
-        writeln!(out, "    creator: {creator}")?;
+        writeln!(out, "    creator: {}", output::escape(creator))?;
     }
     if let Some(title) = &c.title {
-        writeln!(out, "    title: {title}")?;
+        writeln!(out, "    title: {}", output::escape(title))?;
     }
     if let Some(license) = &c.license {
-        writeln!(out, "    licence: {license}")?;
+        writeln!(out, "    licence: {}", output::escape(license))?;
     }
     for t in &c.training {
-        writeln!(out, "    {}: {:?}", t.entry, t.use_)?;
+        writeln!(
+            out,
+            "    {}: {}",
+            output::escape(&t.entry),
+            output::escape(&training_use(&t.use_))
+        )?;
     }
     // A stored manifest cannot be checked against this file's bytes: its content-binding
     // status says nothing about the manifest itself.
@@ -210,7 +217,15 @@ fn describe(out: &mut impl Write, label: &str, c: &CredentialReport) -> Result<(
         .filter(|code| c.content_checked || !code.starts_with("assertion.dataHash"))
         .collect();
     if !failures.is_empty() {
-        writeln!(out, "    status: {}", failures.join(", "))?;
+        writeln!(out, "    status: {}", output::escape(&failures.join(", ")))?;
     }
     Ok(())
+}
+
+/// A training permission as printed before (`NotAllowed`), any other value as it was found.
+fn training_use(use_: &TrainingUse) -> std::borrow::Cow<'_, str> {
+    match use_ {
+        TrainingUse::Other(s) => s.into(),
+        known => format!("{known:?}").into(),
+    }
 }

@@ -86,9 +86,9 @@ fn list(opts: &WorksListOpts) -> Result<Outcome> {
                 out,
                 "{}  {}  {} — {}{}",
                 WorkId(w.id),
-                w.created,
-                w.artist,
-                w.title,
+                output::escape(&w.created),
+                output::escape(&w.artist),
+                output::escape(&w.title),
                 if w.training_allowed {
                     ""
                 } else {

@@ -20,6 +20,8 @@ mod credentials;
 mod detect;
 #[path = "cli/embed.rs"]
 mod embed;
+#[path = "cli/escape.rs"]
+mod escape;
 #[path = "cli/help.rs"]
 mod help;
 #[path = "cli/identity.rs"]
