@@ -230,20 +230,6 @@ fn batch_mark_prints_hostile_file_names_escaped() {
     );
 }
 
-fn tar_bytes(members: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut builder = tar::Builder::new(Vec::new());
-    for (name, bytes) in members {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(bytes.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        builder
-            .append_data(&mut header, name, *bytes)
-            .expect("tar member");
-    }
-    builder.into_inner().expect("tar finishes")
-}
-
 #[test]
 fn scan_text_shows_hostile_member_names_file_names_and_titles_escaped() {
     let sb = Sandbox::new();
@@ -254,8 +240,11 @@ fn scan_text_shows_hostile_member_names_file_names_and_titles_escaped() {
     // A marked member and a corrupt one, both named to forge lines and move the cursor.
     let corrupt = [0xff_u8, 0xd8, 0xff, 0x00, 0x5a, 0x5a];
     let shard = tar_bytes(&[
-        ("a\n0000000000000000  p = 1e-40\x1b[2K.jpg", &bytes),
-        ("b\r\x1b]0;pwned\x07\u{202e}.jpg", &corrupt),
+        (
+            "a\n0000000000000000  p = 1e-40\x1b[2K.jpg",
+            bytes.as_slice(),
+        ),
+        ("b\r\x1b]0;pwned\x07\u{202e}.jpg", corrupt.as_slice()),
     ]);
     std::fs::write(dir.join("shard.tar"), shard).expect("shard");
     // A loose marked file whose own name holds a newline and ESC.

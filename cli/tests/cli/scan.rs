@@ -33,20 +33,6 @@ fn jpeg_bytes(img: &DynamicImage, quality: u8) -> Vec<u8> {
     out
 }
 
-fn tar_bytes(members: &[(String, Vec<u8>)]) -> Vec<u8> {
-    let mut builder = tar::Builder::new(Vec::new());
-    for (name, bytes) in members {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(bytes.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        builder
-            .append_data(&mut header, name, bytes.as_slice())
-            .expect("tar member");
-    }
-    builder.into_inner().expect("tar finishes")
-}
-
 /// img2dataset's layout: `{key}.jpg`, `{key}.txt`, `{key}.json` per sample.
 fn img2dataset(images: &[Vec<u8>]) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();

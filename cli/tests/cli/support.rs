@@ -359,3 +359,19 @@ pub fn soft_binding_id(credentials: &serde_json::Value) -> String {
         ours[0]["work_id"].as_u64().expect("work_id is a u64")
     )
 }
+
+/// A tar archive of `(name, bytes)` members, in order.
+pub fn tar_bytes<N: AsRef<str>, B: AsRef<[u8]>>(members: &[(N, B)]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (name, bytes) in members {
+        let bytes = bytes.as_ref();
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, name.as_ref(), bytes)
+            .expect("tar member");
+    }
+    builder.into_inner().expect("tar finishes")
+}
