@@ -94,7 +94,9 @@ pub struct Detection {
     /// The decoded work ID; `Some` only when `detected`.
     pub work_id: Option<WorkId>,
     /// The probability that an unmarked image scores at least this high under this key,
-    /// accounting for every candidate the detector searched. Uniform on unmarked images.
+    /// accounting for every candidate the detector searched (and every window, when the
+    /// image was searched in windows). Uniform on unmarked images, or conservative where
+    /// overlapping windows were counted as independent.
     pub p_value: f64,
     /// Height of the synchronisation peak, in standard deviations under the null.
     pub sync_z: f64,
