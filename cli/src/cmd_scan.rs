@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use inkseal_core::ResumableScan;
 use inkseal_core::atomic::{self, Options, Replace};
+use inkseal_core::clobber::ReadFile;
 use inkseal_core::resume::Event;
 use inkseal_core::scan::{Settings, State, WorkLookup};
 use inkseal_scan::{Input, Record, ScanConfig, Scanner, Summary};
@@ -101,21 +102,21 @@ pub fn run(opts: &ScanOpts) -> Result<Outcome> {
     })
 }
 
-/// The report must not replace something the scan reads or writes.
+/// The report must not replace something the scan reads or writes: an input, the key file,
+/// the resume state or the registry (under any name).
 fn check_report_path(out: &Path, opts: &ScanOpts) -> Result<()> {
-    for input in &opts.inputs {
-        if atomic::is_same_file(input, out) {
-            bail!(
-                "refusing to overwrite the input {} with the report",
-                input.display()
-            );
-        }
+    let mut reads: Vec<ReadFile<'_>> = opts
+        .inputs
+        .iter()
+        .map(|p| ReadFile::new("the input", p))
+        .collect();
+    if let Some(key) = &opts.key {
+        reads.push(ReadFile::new("the key file", key));
     }
-    if let Some(state) = &opts.resume
-        && atomic::is_same_file(state, out)
-    {
-        bail!("the report and the state file must be different files");
+    if let Some(state) = &opts.resume {
+        reads.push(ReadFile::new("the state file", state));
     }
+    store::store(&opts.store, None).check_output(out, &reads)?;
     if out.is_dir() {
         bail!("{} is a folder; name the report file", out.display());
     }

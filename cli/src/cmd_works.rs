@@ -134,11 +134,12 @@ fn show(opts: &WorksShowOpts) -> Result<Outcome> {
 }
 
 fn export(opts: &WorksExportOpts) -> Result<Outcome> {
-    let Some(registry) = store::open_existing_registry(&store::store(&opts.store, None))? else {
-        bail!(
-            "no registry at {}",
-            store::store(&opts.store, None).registry_path()?.display()
-        );
+    let store = store::store(&opts.store, None);
+    if let Some(path) = &opts.output {
+        store.check_output(path, &[])?;
+    }
+    let Some(registry) = store::open_existing_registry(&store)? else {
+        bail!("no registry at {}", store.registry_path()?.display());
     };
     let json = registry.export_json()?;
     match &opts.output {

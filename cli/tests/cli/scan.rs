@@ -560,3 +560,76 @@ fn a_state_file_from_another_scan_or_not_a_state_file_is_refused_untouched() {
         "my notes\nline two\n"
     );
 }
+
+#[test]
+fn a_report_naming_the_registry_or_the_key_file_is_refused_untouched() {
+    let ds = dataset();
+    let registry = ds.sb.registry();
+    let hard = ds.path("hard.jsonl");
+    std::fs::hard_link(&registry, &hard).expect("hard link");
+    let soft = ds.path("soft.jsonl");
+    std::os::unix::fs::symlink(&registry, &soft).expect("symlink");
+    let before = sha256_hex(&registry);
+    for report in [&registry, &hard, &soft] {
+        let out = ds.scan(&["--json", "--out", report.to_str().unwrap_or("")]);
+        assert_clean_failure(&out, "refusing to overwrite the registry");
+        assert_eq!(sha256_hex(&registry), before, "{}", report.display());
+    }
+    // The registry named with --registry, the report by a relative name.
+    let out = ds
+        .sb
+        .cmd()
+        .current_dir(registry.parent().expect("data folder"))
+        .arg("scan")
+        .arg(&ds.dir)
+        .arg("--registry")
+        .arg(&registry)
+        .args(["--out", "./registry.sqlite"])
+        .output()
+        .expect("runs");
+    assert_clean_failure(&out, "refusing to overwrite the registry");
+    assert_eq!(sha256_hex(&registry), before);
+
+    let key = ds.path("studio.key");
+    new_key(&key);
+    let key_before = sha256_hex(&key);
+    let k = key.to_str().unwrap_or("");
+    let out = ds.scan(&["--key", k, "--out", k]);
+    assert_clean_failure(&out, "refusing to overwrite the key file");
+    assert_eq!(sha256_hex(&key), key_before);
+}
+
+#[test]
+fn a_second_scan_on_a_state_file_in_use_is_refused_and_keeps_the_first_report() {
+    let ds = dataset();
+    let reports = ds.path("reports");
+    std::fs::create_dir(&reports).expect("folder");
+    let state = ds.path("scan.state");
+    // A first run that stopped part-way leaves its partial report next to REPORT.
+    killed_scan(&ds, &state, &reports.join("first.jsonl"), 3);
+    let files = file_names(&reports);
+    assert!(!files.is_empty(), "the first run left its partial report");
+    let state_before = sha256_hex(&state);
+
+    // The first run is still going: it holds the lock on the state file.
+    let held = std::fs::OpenOptions::new()
+        .read(true)
+        .append(true)
+        .open(&state)
+        .expect("state opens");
+    held.try_lock().expect("the test takes the lock");
+    let out = resumed_scan(&ds, &state, &reports.join("second.jsonl"));
+    assert_clean_failure(&out, "is in use by another scan");
+    assert!(
+        stderr_of(&out).contains(&state.display().to_string()),
+        "{}",
+        stderr_of(&out)
+    );
+    assert_eq!(file_names(&reports), files);
+    assert_eq!(sha256_hex(&state), state_before);
+
+    // Once the first run is over, the state resumes as before.
+    drop(held);
+    let out = resumed_scan(&ds, &state, &reports.join("second.jsonl"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+}

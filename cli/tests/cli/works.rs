@@ -156,3 +156,36 @@ fn reading_commands_never_create_a_registry() -> TestResult {
     assert!(!sb.registry().exists());
     Ok(())
 }
+
+#[test]
+fn export_naming_the_registry_is_refused_untouched() -> TestResult {
+    let sb = Sandbox::new();
+    mark_works(&sb, 1);
+    let registry = sb.registry();
+    let hard = sb.path().join("hard.json");
+    fs::hard_link(&registry, &hard)?;
+    let soft = sb.path().join("soft.json");
+    std::os::unix::fs::symlink(&registry, &soft)?;
+    let before = sha256_hex(&registry);
+    for output in [&registry, &hard, &soft] {
+        let out = sb
+            .cmd()
+            .args(["works", "export", "-o"])
+            .arg(output)
+            .output()?;
+        assert_clean_failure(&out, "refusing to overwrite the registry");
+        assert_eq!(sha256_hex(&registry), before, "{}", output.display());
+    }
+    // Named with --registry, the output relative to the working directory.
+    let out = sb
+        .cmd()
+        .current_dir(registry.parent().ok_or("data folder")?)
+        .args(["works", "export", "--registry"])
+        .arg(&registry)
+        .args(["-o", "./registry.sqlite"])
+        .output()?;
+    assert_clean_failure(&out, "refusing to overwrite the registry");
+    assert_eq!(sha256_hex(&registry), before);
+    assert_eq!(sb.works(&[]).len(), 1);
+    Ok(())
+}

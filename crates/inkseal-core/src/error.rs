@@ -88,6 +88,28 @@ pub enum Error {
         .0.display()
     )]
     WouldOverwriteInput(PathBuf),
+    /// An output would replace a file the command reads (the registry, an input, the key
+    /// file, the resume state).
+    #[error(
+        "refusing to overwrite {what} {} with the output {}; name another output file",
+        path.display(),
+        output.display()
+    )]
+    WouldReplace {
+        /// The output as given.
+        output: PathBuf,
+        /// What the file it would replace is ("the registry", ...).
+        what: String,
+        /// That file, as the command was given it.
+        path: PathBuf,
+    },
+    /// A scan state file is in use by another scan.
+    #[error(
+        "state file {} is in use by another scan (it holds the lock); wait for it to finish \
+         or name another state file",
+        .0.display()
+    )]
+    StateInUse(PathBuf),
     /// A request that makes no sense (an empty title, an output in a format that cannot hold
     /// credentials, ...).
     #[error("{0}")]

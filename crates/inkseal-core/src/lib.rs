@@ -13,6 +13,8 @@
 //! - [`Verifier`]: [`Verifier::verify_file`] / [`Verifier::verify_bytes`].
 //! - [`batch`]: marking a whole portfolio folder, in parallel and resumably.
 //! - [`keyfile`]: watermark key files.
+//! - [`clobber`]: refusing an output that would replace the registry or another file the
+//!   command reads.
 //! - [`scan`]: the resume state of a scan and the registry lookup of found works.
 //! - [`ResumableScan`]: the scan loop over that state: finished inputs replayed, the rest
 //!   scanned, every record passed on in input order with its work's registry entry.
@@ -59,6 +61,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod batch;
+pub mod clobber;
 mod error;
 mod fault;
 pub mod keyfile;

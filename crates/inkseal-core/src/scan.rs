@@ -9,7 +9,7 @@
 //! an uninterrupted one, without holding the records in memory.
 
 use std::collections::HashMap;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Instant, UNIX_EPOCH};
@@ -141,6 +141,12 @@ impl State {
             .create(true)
             .open(path)
             .map_err(ctx)?;
+        // Held (advisory, exclusive) until the state is dropped at the end of the scan: a
+        // second scan on the same file would cut its tail and delete its partial report.
+        file.try_lock().map_err(|e| match e {
+            TryLockError::WouldBlock => Error::StateInUse(path.to_path_buf()),
+            TryLockError::Error(e) => ctx(e),
+        })?;
         let len = file.metadata().map_err(ctx)?.len();
         let mut state = State {
             path: path.to_path_buf(),

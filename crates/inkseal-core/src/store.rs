@@ -8,7 +8,7 @@ use inkseal_c2pa::{
 };
 use inkseal_registry::{RecoveryReport, Registry};
 
-use crate::{Error, Result};
+use crate::{Error, Result, clobber};
 
 /// The artist's or investigator's data: the registry file and the credentials folder, each
 /// at an explicit path or in the user's data directory.
@@ -77,6 +77,18 @@ impl Store {
             Some(p) => Ok(p.clone()),
             None => Registry::default_path().map_err(|_| Error::NoDataDir("registry")),
         }
+    }
+
+    /// Fails with [`Error::WouldReplace`] when `output` is the registry (under any name, or
+    /// one of the files SQLite keeps next to it) or one of the other files in `reads`.
+    pub fn check_output(&self, output: &Path, reads: &[clobber::ReadFile<'_>]) -> Result<()> {
+        let registry = clobber::registry_files(&self.registry_path()?);
+        let mut all: Vec<clobber::ReadFile<'_>> = registry
+            .iter()
+            .map(|p| clobber::ReadFile::new("the registry", p))
+            .collect();
+        all.extend_from_slice(reads);
+        clobber::check_output(output, &all)
     }
 
     /// Opens (creating if needed) the registry, and finishes or removes what interrupted
