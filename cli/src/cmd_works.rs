@@ -159,11 +159,12 @@ fn export(opts: &WorksExportOpts) -> Result<Outcome> {
 }
 
 fn import(opts: &WorksImportOpts) -> Result<Outcome> {
-    let text = std::fs::read_to_string(&opts.input)
+    // Read work by work: a large export never sits whole in memory.
+    let file = inkseal_core::read::open(&opts.input)
         .with_context(|| format!("cannot read {}", opts.input.display()))?;
     let mut registry = store::open_registry(&store::store(&opts.store, None))?;
     let report = registry
-        .import_str(&text)
+        .import_reader(std::io::BufReader::new(file))
         .with_context(|| format!("cannot import {}", opts.input.display()))?;
     let mut out = std::io::stdout().lock();
     let conflicts: Vec<String> = report

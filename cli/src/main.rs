@@ -70,6 +70,7 @@ fn main() -> ExitCode {
         Command::Works(c) => cmd_works::run(&c),
         Command::Credentials(CredentialsCommand::New(o)) => cmd_credentials::run_new(&o),
     };
+    inkseal_core::test_hook_at_exit();
     match result {
         Ok(outcome) => outcome.into(),
         // A reader that went away (`inkseal detect … | head -1`) is not an error.

@@ -24,6 +24,8 @@ mod embed;
 mod escape;
 #[path = "cli/help.rs"]
 mod help;
+#[path = "cli/hostile.rs"]
+mod hostile;
 #[path = "cli/identity.rs"]
 mod identity;
 #[path = "cli/key.rs"]

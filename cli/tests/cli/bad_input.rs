@@ -73,10 +73,11 @@ fn huge_png_header_is_refused_without_allocating() -> TestResult {
 
 #[test]
 fn png_needing_too_much_memory_is_refused() -> TestResult {
-    // Within the side limit, but 29000 x 29000 x 3 bytes is well over 1 GiB.
+    // Within the side and pixel limits, but 10000 x 10000 16-bit RGBA is 800 MB decoded,
+    // and 400 MB more for its 8-bit copy: over 1 GiB.
     let dir = tempfile::tempdir()?;
     let input = dir.path().join("big.png");
-    fs::write(&input, png_header_only(29_000, 29_000))?;
+    fs::write(&input, png_header_with(10_000, 10_000, 16, 6))?;
     let out = inkseal().arg("detect").arg(&input).output()?;
     assert_clean_failure(&out, "the limit is 1024 MiB");
     Ok(())

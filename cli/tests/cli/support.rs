@@ -54,11 +54,16 @@ pub fn decode(path: &Path) -> DynamicImage {
 /// A syntactically valid PNG (signature, IHDR, empty IDAT, IEND, correct CRCs) whose header
 /// claims `width` x `height` RGB pixels.
 pub fn png_header_only(width: u32, height: u32) -> Vec<u8> {
+    png_header_with(width, height, 8, 2)
+}
+
+/// [`png_header_only`] with another bit depth and PNG colour type (0 gray, 2 RGB, 6 RGBA).
+pub fn png_header_with(width: u32, height: u32, depth: u8, color: u8) -> Vec<u8> {
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
     let mut ihdr = Vec::new();
     ihdr.extend_from_slice(&width.to_be_bytes());
     ihdr.extend_from_slice(&height.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB, deflate, no filter, no interlace
+    ihdr.extend_from_slice(&[depth, color, 0, 0, 0]); // deflate, no filter, no interlace
     png_chunk(&mut png, b"IHDR", &ihdr);
     // A zlib stream of zero bytes (stored block), so the decoder gets as far as the pixels.
     png_chunk(

@@ -68,6 +68,26 @@ pub enum Error {
     #[error("corrupt or unreadable C2PA manifest: {0}")]
     CorruptManifest(#[source] Box<c2pa::Error>),
 
+    /// A manifest store (a sidecar, a PNG's manifest chunk), or a file the SDK would hold
+    /// whole, is larger than the limit; refused before it is read.
+    #[error("{what} is {size} bytes; the limit is {max} bytes ({} MiB)", max >> 20)]
+    TooLarge {
+        /// What is too large ("the sidecar manifest art.c2pa", ...).
+        what: String,
+        /// Its size in bytes.
+        size: u64,
+        /// The limit in bytes.
+        max: u64,
+    },
+
+    /// A PNG has more chunks than [`MAX_PNG_CHUNKS`](crate::MAX_PNG_CHUNKS); its credentials
+    /// are not read.
+    #[error("the PNG has more than {max} chunks; its Content Credentials are not read")]
+    TooManyChunks {
+        /// The limit.
+        max: u64,
+    },
+
     /// The C2PA SDK failed while building or signing a manifest.
     #[error("C2PA signing failed: {0}")]
     Signing(#[source] Box<c2pa::Error>),

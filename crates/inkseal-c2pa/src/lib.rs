@@ -57,6 +57,7 @@ mod credentials;
 mod error;
 mod format;
 mod fsutil;
+mod limits;
 mod manifest;
 mod read;
 mod report;
@@ -70,6 +71,7 @@ pub use credentials::{
 };
 pub use error::{Error, Result};
 pub use format::Format;
+pub use limits::{MAX_JPEG_BYTES, MAX_MANIFEST_BYTES, MAX_PNG_CHUNKS};
 pub use manifest::{
     ACTIONS_LABEL, DUBLIN_CORE, METADATA_LABEL, SOFT_BINDING_LABEL, TRAINING_MINING_LABEL,
     WATERMARKED_BOUND_ACTION,

@@ -3,6 +3,7 @@
 use std::io::{Cursor, Read, Seek};
 use std::path::{Path, PathBuf};
 
+use crate::limits::{self, MAX_MANIFEST_BYTES};
 use crate::report::{CredentialReport, ManifestSource};
 use crate::{Error, Format, Result, context, sidecar_path};
 
@@ -25,15 +26,19 @@ use crate::{Error, Format, Result, context, sidecar_path};
 /// [`Valid`]: crate::ValidationState::Valid
 /// [`Invalid`]: crate::ValidationState::Invalid
 ///
+/// A manifest store larger than [`MAX_MANIFEST_BYTES`] (a sidecar, a PNG chunk) is refused
+/// before it is read, and so is a JPEG over [`MAX_JPEG_BYTES`](crate::MAX_JPEG_BYTES).
+///
 /// # Errors
-/// [`Error::Io`], [`Error::CorruptManifest`], and [`Error::NotPem`] /
-/// [`Error::InvalidCertificate`] for unusable trust anchors.
+/// [`Error::Io`], [`Error::CorruptManifest`], [`Error::TooLarge`] and
+/// [`Error::TooManyChunks`], and [`Error::NotPem`] / [`Error::InvalidCertificate`] for
+/// unusable trust anchors.
 pub fn read_file(path: &Path, trust_anchors: Option<&str>) -> Result<Option<CredentialReport>> {
     if is_manifest_store_path(path) {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bytes = read_manifest_file(path)?;
         return CredentialReport::from_manifest_store_bytes(&bytes, trust_anchors).map(Some);
     }
-    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut file = inkseal_io::read::open(path).map_err(|e| Error::io(path, e))?;
     let mut head = [0u8; 32];
     let n = read_head(&mut file, &mut head).map_err(|e| Error::io(path, e))?;
     let format = Format::detect_or_path(&head[..n], path);
@@ -76,8 +81,8 @@ pub fn read_sidecar(
     sidecar: &Path,
     trust_anchors: Option<&str>,
 ) -> Result<CredentialReport> {
-    let manifest = std::fs::read(sidecar).map_err(|e| Error::io(sidecar, e))?;
-    let mut file = std::fs::File::open(asset).map_err(|e| Error::io(asset, e))?;
+    let manifest = read_manifest_file(sidecar)?;
+    let mut file = inkseal_io::read::open(asset).map_err(|e| Error::io(asset, e))?;
     let mut head = [0u8; 32];
     let n = read_head(&mut file, &mut head).map_err(|e| Error::io(asset, e))?;
     let format = Format::detect_or_path(&head[..n], asset);
@@ -143,9 +148,10 @@ impl CredentialReport {
 
 fn read_embedded(
     format: &Format,
-    stream: impl Read + Seek + Send,
+    mut stream: impl Read + Seek + Send,
     trust_anchors: Option<&str>,
 ) -> Result<Option<CredentialReport>> {
+    limits::check_embedded(format, &mut stream)?;
     let reader = c2pa::Reader::from_context(context::context(trust_anchors)?)
         .with_stream(format.mime_type(), stream);
     match reader {
@@ -170,6 +176,18 @@ fn validate_with_manifest(
         .with_manifest_data_and_stream(manifest, format.mime_type(), stream)
         .map_err(|e| Error::CorruptManifest(Box::new(e)))?;
     Ok(CredentialReport::from_reader(&reader, source, true))
+}
+
+/// A manifest store file, refused before reading when it is over [`MAX_MANIFEST_BYTES`].
+fn read_manifest_file(path: &Path) -> Result<Vec<u8>> {
+    inkseal_io::read::to_vec(path, MAX_MANIFEST_BYTES).map_err(|e| match std::fs::metadata(path) {
+        Ok(meta) if e.kind() == std::io::ErrorKind::FileTooLarge => Error::TooLarge {
+            what: format!("the manifest store {}", path.display()),
+            size: meta.len(),
+            max: MAX_MANIFEST_BYTES,
+        },
+        _ => Error::io(path, e),
+    })
 }
 
 fn is_no_manifest(e: &c2pa::Error) -> bool {

@@ -85,7 +85,9 @@ pub fn sign_file(
     terms: &WorkTerms,
     signer: &Signer,
 ) -> Result<Signed> {
-    let bytes = std::fs::read(input).map_err(|e| Error::io(input, e))?;
+    let file = inkseal_io::read::open(input).map_err(|e| Error::io(input, e))?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut &file, &mut bytes).map_err(|e| Error::io(input, e))?;
     let format = Format::detect_or_path(&bytes, input);
     let same = same_file(input, output);
     if same && format.embeds() {

@@ -130,8 +130,11 @@ impl Signer {
     }
 }
 
+/// The largest certificate chain or key file read (1 MiB of PEM).
+const MAX_PEM_FILE: u64 = 1 << 20;
+
 fn read_text(path: &Path, what: &'static str) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = inkseal_io::read::to_vec(path, MAX_PEM_FILE).map_err(|e| Error::io(path, e))?;
     String::from_utf8(bytes).map_err(|_| Error::NotPem {
         what,
         reason: format!("{} is binary, not PEM text", path.display()),

@@ -20,7 +20,6 @@ use inkseal_c2pa::Signer;
 use inkseal_io::atomic::Replace;
 use inkseal_mark::{EmbedConfig, Key, WorkId};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use crate::mark::{Marked, Marker, WorkInfo, name_input};
 use crate::{Error, Result, Store};
@@ -102,11 +101,14 @@ pub fn title_from_name(path: &Path) -> String {
     spaced.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// The largest sidecar [`read_sidecar`] reads (64 MiB: some hundred thousand rows).
+pub const MAX_SIDECAR: u64 = 64 << 20;
+
 /// Reads a sidecar: CSV (a header row naming `file` and any of `title`, `license`,
 /// `allow_training`) or JSON (an array of objects with those keys), by its extension.
 pub fn read_sidecar(path: &Path) -> Result<Vec<SidecarRow>> {
     let bad = |detail: String| Error::Invalid(format!("sidecar {}: {detail}", path.display()));
-    let text = fs::read_to_string(path)
+    let text = inkseal_io::read::to_string(path, MAX_SIDECAR)
         .map_err(|e| Error::file(format!("cannot read the sidecar {}", path.display()), e))?;
     let ext = path
         .extension()
@@ -248,9 +250,14 @@ pub struct Summary {
 pub struct BatchConfig {
     /// Embedding settings.
     pub embed: EmbedConfig,
-    /// Works marked at once; 0: one per core.
+    /// Works marked at once; 0: one per core. At most [`MAX_THREADS`].
     pub threads: usize,
 }
+
+/// The most works marked at once (each holds its decoded image): as many as a scan's
+/// workers, [`inkseal_scan::MAX_THREADS`]. More is an [`Error::Invalid`] before anything is
+/// marked.
+pub const MAX_THREADS: usize = inkseal_scan::MAX_THREADS;
 
 /// Marks every item (see the [module documentation](self)), calling `on_done` on the
 /// calling thread as each work finishes, in the order they finish, with its index in
@@ -265,6 +272,12 @@ pub fn mark_all(
     mut on_done: impl FnMut(usize, Outcome),
 ) -> Result<Summary> {
     // Checked once, so a bad setting is one error rather than one per work.
+    if config.threads > MAX_THREADS {
+        return Err(Error::Invalid(format!(
+            "{} threads asked for; the limit is {MAX_THREADS}",
+            config.threads
+        )));
+    }
     drop(Marker::new(key, config.embed.clone())?);
     let mut dirs: Vec<&Path> = items
         .iter()
@@ -280,6 +293,7 @@ pub fn mark_all(
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     }
+    .min(MAX_THREADS)
     .min(items.len().max(1));
     let next = AtomicUsize::new(0);
     let (send, receive) = mpsc::channel::<(usize, Outcome)>();
@@ -359,8 +373,8 @@ fn worker(
 /// The registered work whose marked file is `item.output` as it is now, if any. An output
 /// that exists but is not a registered work of this path is an error: it is never replaced.
 fn already_marked(item: &Item, registry: &inkseal_registry::Registry) -> Result<Option<WorkId>> {
-    let bytes = match fs::read(&item.output) {
-        Ok(bytes) => bytes,
+    let sha = match crate::verify::sha256_file(&item.output) {
+        Ok(sha) => sha,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
             return Err(Error::file(
@@ -369,7 +383,6 @@ fn already_marked(item: &Item, registry: &inkseal_registry::Registry) -> Result<
             ));
         }
     };
-    let sha: [u8; 32] = Sha256::digest(&bytes).into();
     let here = std::path::absolute(&item.output).ok();
     let works = registry
         .find_by_sha256(&sha)

@@ -32,6 +32,29 @@ pub(crate) fn scan_line_limit() -> Option<u64> {
     None
 }
 
+/// `INKSEAL_PEAK_RSS=<file>`: the shell calls this as it exits, and the process's peak
+/// resident set (`VmHWM` of `/proc/self/status`, in kB) is written to that file, so that a
+/// test can bound the memory a command took.
+#[cfg(feature = "fault-injection")]
+pub fn at_exit() {
+    let Some(path) = std::env::var_os("INKSEAL_PEAK_RSS") else {
+        return;
+    };
+    let peak = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+            line.split_whitespace().nth(1).map(str::to_string)
+        })
+        .unwrap_or_default();
+    let _ = std::fs::write(path, peak);
+}
+
+/// Without the `fault-injection` feature: nothing.
+#[cfg(not(feature = "fault-injection"))]
+#[inline(always)]
+pub fn at_exit() {}
+
 /// Aborts the process (only reachable with the feature on).
 pub(crate) fn abort() -> ! {
     std::process::abort()

@@ -1,6 +1,5 @@
 //! Watermark key files: loading the key a user names, and making new ones.
 
-use std::fs;
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -36,11 +35,9 @@ pub fn load(path: Option<&Path>) -> Result<LoadedKey> {
         path: path.to_path_buf(),
         detail,
     };
-    let file = fs::File::open(path).map_err(|e| bad(e.to_string()))?;
+    // A named pipe or a device is refused without blocking on it.
+    let file = inkseal_io::read::open(path).map_err(|e| bad(e.to_string()))?;
     let meta = file.metadata().map_err(|e| bad(e.to_string()))?;
-    if !meta.is_file() {
-        return Err(bad("not a regular file".into()));
-    }
     if meta.len() > MAX_KEY_FILE {
         return Err(bad("not a key file (too large)".into()));
     }
@@ -73,6 +70,7 @@ pub fn create(path: &Path, replace: Replace) -> Result<Key> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn a_created_key_loads_back_and_is_private()

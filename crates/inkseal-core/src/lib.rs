@@ -8,6 +8,8 @@
 //!   before any allocation, conversion copies included) and the one encoder (the marked copy
 //!   keeps the input's format).
 //! - [`atomic`]: the one atomic-write helper (fsync of the file and of the directory).
+//! - [`read`]: the one way to open a file from outside (regular files only, never blocking
+//!   on a named pipe; whole-file reads capped before allocating).
 //! - [`Marker`]: [`Marker::mark_file`] / [`Marker::mark_bytes`], the crash-safe
 //!   reserve/stage/rename/complete protocol.
 //! - [`Verifier`]: [`Verifier::verify_file`] / [`Verifier::verify_bytes`].
@@ -72,7 +74,11 @@ pub mod store;
 pub mod verify;
 
 pub use error::{Error, Result};
-pub use inkseal_io::{atomic, image};
+/// Test hook, empty unless the `fault-injection` feature is on (see `INKSEAL_PEAK_RSS` in
+/// the tests).
+#[doc(hidden)]
+pub use fault::at_exit as test_hook_at_exit;
+pub use inkseal_io::{atomic, image, read};
 pub use mark::{Marked, Marker, WorkInfo};
 pub use resume::ResumableScan;
 pub use store::Store;

@@ -91,7 +91,7 @@ impl Identity {
             .try_into()
             .ok()?;
         Some(Identity {
-            path: path.to_string_lossy().into_owned(),
+            path: inkseal_scan::path_text(&path),
             size: meta.len(),
             modified_ns,
         })
@@ -135,12 +135,12 @@ impl State {
         let ctx = |e: std::io::Error| state_error(path, e.to_string());
         // Appends only: a kill can tear the last line, never rewrite an earlier one. The
         // reader has its own file offset, so replaying never moves where lines are written.
-        let file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(path)
-            .map_err(ctx)?;
+        // A named pipe or a device is refused (reading one would block or never end).
+        let file = inkseal_io::read::open_with(
+            path,
+            OpenOptions::new().read(true).append(true).create(true),
+        )
+        .map_err(ctx)?;
         // Held (advisory, exclusive) until the state is dropped at the end of the scan: a
         // second scan on the same file would cut its tail and delete its partial report.
         file.try_lock().map_err(|e| match e {
@@ -152,7 +152,7 @@ impl State {
             path: path.to_path_buf(),
             finished: HashMap::new(),
             stale_reports: Vec::new(),
-            reader: File::open(path).map_err(ctx)?,
+            reader: inkseal_io::read::open(path).map_err(ctx)?,
             writer: BufWriter::new(file),
             offset: 0,
             group_start: 0,

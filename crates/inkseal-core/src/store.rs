@@ -10,6 +10,9 @@ use inkseal_registry::{RecoveryReport, Registry};
 
 use crate::{Error, Result, clobber};
 
+/// The largest trust-anchor file read (4 MiB of PEM: thousands of CA certificates).
+pub const MAX_TRUST_ANCHORS: u64 = 4 << 20;
+
 /// The artist's or investigator's data: the registry file and the credentials folder, each
 /// at an explicit path or in the user's data directory.
 #[derive(Clone, Debug)]
@@ -192,17 +195,19 @@ impl Store {
     /// one.
     pub fn trust_anchors(&self, trust: Option<&Path>) -> Result<Option<String>> {
         if let Some(path) = trust {
-            return std::fs::read_to_string(path).map(Some).map_err(|e| {
-                Error::file(
-                    format!("cannot read the trust anchors {}", path.display()),
-                    e,
-                )
-            });
+            return inkseal_io::read::to_string(path, MAX_TRUST_ANCHORS)
+                .map(Some)
+                .map_err(|e| {
+                    Error::file(
+                        format!("cannot read the trust anchors {}", path.display()),
+                        e,
+                    )
+                });
         }
         let Ok(dir) = self.credentials_dir() else {
             return Ok(None);
         };
-        Ok(std::fs::read_to_string(dir.join(CA_CERT_FILE)).ok())
+        Ok(inkseal_io::read::to_string(&dir.join(CA_CERT_FILE), MAX_TRUST_ANCHORS).ok())
     }
 
     /// The CA certificate of the local credentials.

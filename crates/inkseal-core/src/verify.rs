@@ -119,6 +119,14 @@ pub struct Verifier {
     limits: Limits,
 }
 
+/// SHA-256 of the regular file at `path`, streamed (never held whole in memory).
+pub(crate) fn sha256_file(path: &Path) -> std::io::Result<[u8; 32]> {
+    let mut file = inkseal_io::read::open(path)?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher)?;
+    Ok(hasher.finalize().into())
+}
+
 impl Verifier {
     /// A verifier for marks made with `key`, trusting the CA certificates in
     /// `trust_anchors` (PEM).
@@ -145,11 +153,7 @@ impl Verifier {
         let options = DecodeOptions::for_detection().with_limits(self.limits);
         let picture = image::decode_path(path, &options).map_err(|e| Error::from(e).about(path))?;
         let credentials = inkseal_c2pa::read_file(path, self.anchors.as_deref());
-        let file_sha = || -> Result<[u8; 32]> {
-            let bytes =
-                std::fs::read(path).map_err(|e| Error::file(path.display().to_string(), e))?;
-            Ok(Sha256::digest(&bytes).into())
-        };
+        let file_sha = || sha256_file(path).map_err(|e| Error::file(path.display().to_string(), e));
         self.verify(&picture, credentials, file_sha, registry)
     }
 

@@ -1,9 +1,11 @@
 //! The one decoder for untrusted images (files and bytes) and the one encoder.
 //!
 //! Decoding recognises the format from the content, never from a name, reads the header and
-//! checks [`Limits`] — the side lengths, and the memory the decoded buffer *and* the
-//! conversion to 8-bit samples would take — before any pixel buffer is allocated. A
-//! 100000×100000 header is an error, not an out-of-memory kill.
+//! checks [`Limits`] — the side lengths, the pixel count (100 megapixels by default, the
+//! watermark engines' limit), and the memory the decoded buffer *and* the conversion to
+//! 8-bit samples would take — before any pixel buffer is allocated. A 100000×100000 header,
+//! or a 30000×30000 one that compresses to a few hundred kilobytes, is an error, not an
+//! out-of-memory kill.
 //!
 //! ```
 //! use inkseal_io::image::{DecodeOptions, Limits, decode_bytes};
@@ -39,6 +41,10 @@ pub use image::ImageFormat as Format;
 
 /// Largest accepted width or height by default, in pixels.
 pub const MAX_SIDE: u32 = 30_000;
+/// Most pixels (width × height) accepted by default: the watermark engines' own limit
+/// ([`inkseal_mark::DEFAULT_MAX_PIXELS`], 100 megapixels), checked here from the header so
+/// that a larger image is refused before it is decoded.
+pub const MAX_PIXELS: u64 = inkseal_mark::DEFAULT_MAX_PIXELS;
 /// Most memory a decode may take by default, in bytes (1 GiB).
 pub const MAX_ALLOC: u64 = 1 << 30;
 /// Quality of JPEG output.
@@ -51,6 +57,8 @@ pub struct Limits {
     pub max_width: u32,
     /// Largest accepted height in pixels.
     pub max_height: u32,
+    /// Most pixels (width × height) accepted.
+    pub max_pixels: u64,
     /// Most memory the decoded buffer plus the conversion to 8 bits may take, in bytes.
     pub max_alloc: u64,
 }
@@ -60,6 +68,7 @@ impl Default for Limits {
         Limits {
             max_width: MAX_SIDE,
             max_height: MAX_SIDE,
+            max_pixels: MAX_PIXELS,
             max_alloc: MAX_ALLOC,
         }
     }
@@ -74,6 +83,14 @@ impl Limits {
                 "image is {width}x{height} pixels; the limit is {side} pixels per side"
             )));
         }
+        let pixels = u64::from(width) * u64::from(height);
+        if pixels > self.max_pixels {
+            return Err(Error::TooLarge(format!(
+                "image is {width}x{height} pixels ({}); the limit is {}",
+                megapixels(pixels),
+                megapixels(self.max_pixels)
+            )));
+        }
         if bytes > self.max_alloc {
             return Err(Error::TooLarge(format!(
                 "image is {width}x{height} pixels and would need {} MiB to decode; the limit is {} MiB",
@@ -85,12 +102,21 @@ impl Limits {
     }
 
     /// The limits handed to image-rs: its allocations while reading the header and decoding
-    /// stay under `max_alloc`; the sides are checked by [`Limits::check`] so that the message
-    /// names the image's size.
+    /// stay under `max_alloc`; the sides and the pixel count are checked by
+    /// [`Limits::check`] so that the message names the image's size.
     fn to_image_rs(self) -> image::Limits {
         let mut limits = image::Limits::default();
         limits.max_alloc = Some(self.max_alloc);
         limits
+    }
+}
+
+/// `n` pixels for messages: "900 megapixels", "100 megapixels", "12.5 megapixels".
+fn megapixels(n: u64) -> String {
+    if n.is_multiple_of(1_000_000) {
+        format!("{} megapixels", n / 1_000_000)
+    } else {
+        format!("{:.1} megapixels", n as f64 / 1e6)
     }
 }
 
@@ -279,7 +305,7 @@ pub struct Opened<R: BufRead + Seek> {
 
 /// Opens `path` and recognises its format from the first bytes.
 pub fn open_path(path: &Path, options: &DecodeOptions) -> Result<Opened<BufReader<File>>> {
-    let file = File::open(path).map_err(|e| Error::io("cannot open", path, e))?;
+    let file = crate::read::open(path).map_err(|e| Error::io("cannot open", path, e))?;
     open_reader(BufReader::new(file), options).map_err(|e| match e {
         Error::Io { error, .. } => Error::io("cannot read", path, error),
         other => other,
@@ -676,6 +702,58 @@ mod tests {
             && p.is_high_depth()
             && p.pixels.len() == 30_000
             && p.pixels.iter().all(|&v| v == 0x80)),);
+    }
+
+    /// A PNG whose header claims `width` x `height` 8-bit gray pixels, with an empty IDAT.
+    fn gray_png_header(width: u32, height: u32) -> Vec<u8> {
+        let crc = |kind: &[u8], data: &[u8]| {
+            // CRC-32 (ISO-HDLC), bit by bit: enough for a few bytes of header.
+            let mut c = 0xffff_ffffu32;
+            for &b in kind.iter().chain(data) {
+                c ^= u32::from(b);
+                for _ in 0..8 {
+                    c = if c & 1 == 1 {
+                        (c >> 1) ^ 0xedb8_8320
+                    } else {
+                        c >> 1
+                    };
+                }
+            }
+            !c
+        };
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        let mut chunk = |kind: &[u8; 4], data: &[u8]| {
+            png.extend_from_slice(&(data.len() as u32).to_be_bytes());
+            png.extend_from_slice(kind);
+            png.extend_from_slice(data);
+            png.extend_from_slice(&crc(kind, data).to_be_bytes());
+        };
+        let mut ihdr = Vec::new();
+        ihdr.extend_from_slice(&width.to_be_bytes());
+        ihdr.extend_from_slice(&height.to_be_bytes());
+        ihdr.extend_from_slice(&[8, 0, 0, 0, 0]);
+        chunk(b"IHDR", &ihdr);
+        chunk(
+            b"IDAT",
+            &[
+                0x78, 0x01, 0x01, 0x00, 0x00, 0xff, 0xff, 0x00, 0x00, 0x00, 0x01,
+            ],
+        );
+        chunk(b"IEND", &[]);
+        png
+    }
+
+    #[test]
+    fn the_pixel_count_is_checked_from_the_header() {
+        // 30000 x 30000 gray: within the side limit and under 1 GiB, but 900 megapixels.
+        let err = decode_bytes(&gray_png_header(30_000, 30_000), &DecodeOptions::default()).err();
+        assert_eq!(
+            err.map(|e| e.to_string()).as_deref(),
+            Some("image is 30000x30000 pixels (900 megapixels); the limit is 100 megapixels")
+        );
+        // Exactly at the limit the header passes; the empty pixel stream is what fails.
+        let err = decode_bytes(&gray_png_header(10_000, 10_000), &DecodeOptions::default()).err();
+        assert!(!matches!(err, Some(Error::TooLarge(_)) | None), "{err:?}");
     }
 
     #[test]

@@ -7,6 +7,9 @@
 //!   bytes, under [`image::Limits`] checked from the header before any pixel buffer (or
 //!   conversion copy) is allocated, and the one encoder that writes marked pixels back in the
 //!   input's format.
+//! - [`read`]: the one way to open a file that came from outside: regular files only (a
+//!   named pipe or a device is refused, never blocked on), whole-file reads capped before
+//!   allocating.
 //!
 //! ```
 //! use inkseal_io::atomic::{self, Replace};
@@ -26,5 +29,6 @@ pub mod atomic;
 mod error;
 #[cfg(feature = "image")]
 pub mod image;
+pub mod read;
 
 pub use error::{Error, Result};

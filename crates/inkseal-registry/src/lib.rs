@@ -104,5 +104,5 @@ pub use lease::Lease;
 pub use open::{DEFAULT_BUSY_TIMEOUT, DEFAULT_STALE_AFTER, OpenOptions};
 pub use recover::{RecoveryFailure, RecoveryReport};
 pub use registry::Registry;
-pub use transfer::{EXPORT_FORMAT, ImportReport};
+pub use transfer::{EXPORT_FORMAT, ImportReport, MAX_IMPORT_STRING, MAX_MANIFEST_BYTES};
 pub use work::{NewWork, Staged, Work};

@@ -122,10 +122,10 @@ impl OpenOptions {
     }
 }
 
-/// Refuses a non-empty file that does not start with the SQLite header, without letting
-/// SQLite near it.
+/// Refuses a non-empty file that does not start with the SQLite header, and anything but a
+/// regular file (a named pipe would block SQLite forever), without letting SQLite near it.
 fn check_header(path: &Path) -> Result<()> {
-    let file = match std::fs::File::open(path) {
+    let file = match inkseal_io::read::open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(io(path, e)),

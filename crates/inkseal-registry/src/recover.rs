@@ -189,7 +189,7 @@ fn failure(id: u64, path: &str, e: &std::io::Error) -> RecoveryFailure {
 
 /// SHA-256 of a file's contents.
 fn sha256_file(path: &Path) -> std::io::Result<[u8; 32]> {
-    let mut file = std::fs::File::open(path)?;
+    let mut file = inkseal_io::read::open(path)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {

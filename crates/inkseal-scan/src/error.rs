@@ -60,6 +60,14 @@ pub enum Error {
     /// The watermark detector refused the image or the configuration.
     #[error(transparent)]
     Mark(#[from] inkseal_mark::Error),
+    /// More worker threads were asked for than [`MAX_THREADS`](crate::MAX_THREADS).
+    #[error("{asked} worker threads asked for; the limit is {max}")]
+    TooManyThreads {
+        /// The number asked for.
+        asked: usize,
+        /// The limit.
+        max: usize,
+    },
     /// The worker threads could not be started.
     #[error("cannot start the worker threads: {0}")]
     Threads(String),

@@ -42,9 +42,11 @@ impl Input {
         Input::from_file_name(path).ok_or_else(|| Error::UnsupportedInput(path.to_path_buf()))
     }
 
-    /// Classifies a file path by its extension only; `None` when it is nothing scannable.
+    /// Classifies a file path by its extension only; `None` when it is nothing scannable. A
+    /// name that is not UTF-8 is classified all the same (the extension is ASCII): a file
+    /// cannot hide from a scan by its name.
     fn from_file_name(path: &Path) -> Option<Input> {
-        let name = path.file_name()?.to_str()?.to_ascii_lowercase();
+        let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
         let path = path.to_path_buf();
         if name.ends_with(".tar") {
             Some(Input::Tar { path, gzip: false })
@@ -109,7 +111,22 @@ impl Input {
 }
 
 pub(crate) fn display(path: &Path) -> String {
-    path.display().to_string()
+    path_text(path)
+}
+
+/// A path as text for records and resume states: itself when it is UTF-8, else with each
+/// byte that is not UTF-8 written `\xNN`, so that two names that differ only there stay
+/// apart (a lossy conversion would make both `\u{FFFD}`).
+pub fn path_text(path: &Path) -> String {
+    let bytes = path.as_os_str().as_encoded_bytes();
+    let mut text = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        text.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            text.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    text
 }
 
 /// Opens the input file at `path` and names it for records. If it cannot be opened, one
@@ -119,7 +136,7 @@ pub(crate) fn open_input(
     visit: &mut dyn FnMut(SampleResult) -> ControlFlow<()>,
 ) -> std::result::Result<(String, File), ControlFlow<()>> {
     let source = display(path);
-    match File::open(path) {
+    match inkseal_io::read::open(path) {
         Ok(f) => Ok((source, f)),
         Err(e) => Err(visit(Err(SampleError::input(&source, e.into())))),
     }
@@ -190,9 +207,9 @@ fn read_image_file(
     let source = display(path);
     let key = path
         .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
+        .map(|s| path_text(Path::new(s)))
         .unwrap_or_default();
-    let bytes = File::open(path).and_then(|f| Ok((f.metadata()?.len(), f)));
+    let bytes = inkseal_io::read::open(path).and_then(|f| Ok((f.metadata()?.len(), f)));
     let bytes = bytes
         .map_err(Error::from)
         .and_then(|(size, f)| read_member(f, size, config.max_member_bytes));
@@ -293,7 +310,7 @@ fn read_tar(
             continue;
         }
         let member = match entry.path() {
-            Ok(p) => p.to_string_lossy().into_owned(),
+            Ok(p) => path_text(&p),
             Err(e) => {
                 visit(fail(Error::Tar(e)))?;
                 continue;
@@ -392,4 +409,31 @@ fn read_zip(
         })?;
     }
     ControlFlow::Continue(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+
+    #[test]
+    fn names_that_are_not_utf8_are_classified_and_kept_apart() {
+        let latin1 = Path::new(OsStr::from_bytes(b"data/caf\xe9.PNG"));
+        assert_eq!(
+            Input::from_file_name(latin1),
+            Some(Input::Image(latin1.to_path_buf()))
+        );
+        let shard = Path::new(OsStr::from_bytes(b"\xff\xfe.tar.gz"));
+        assert!(matches!(
+            Input::from_file_name(shard),
+            Some(Input::Tar { gzip: true, .. })
+        ));
+        assert_eq!(path_text(latin1), "data/caf\\xe9.PNG");
+        assert_ne!(
+            path_text(Path::new(OsStr::from_bytes(b"a\xfe.png"))),
+            path_text(Path::new(OsStr::from_bytes(b"a\xff.png")))
+        );
+        assert_eq!(path_text(Path::new("plain/näme.png")), "plain/näme.png");
+    }
 }

@@ -44,10 +44,10 @@ mod sample;
 mod scanner;
 
 pub use error::{Error, Result};
-pub use inkseal_io::image::{Limits, MAX_ALLOC, MAX_SIDE};
-pub use input::Input;
+pub use inkseal_io::image::{Limits, MAX_ALLOC, MAX_PIXELS, MAX_SIDE};
+pub use input::{Input, path_text};
 pub use record::{ErrorRecord, Record, SampleRecord, Summary};
 pub use sample::{
     IMAGE_EXTENSIONS, Sample, SampleError, SampleResult, is_image_name, webdataset_key,
 };
-pub use scanner::{DEFAULT_MAX_MEMBER_BYTES, Event, ScanConfig, Scanner};
+pub use scanner::{DEFAULT_MAX_MEMBER_BYTES, Event, MAX_THREADS, ScanConfig, Scanner};

@@ -16,11 +16,16 @@ use inkseal_io::image::{DecodeOptions, Limits};
 /// Default cap on one member's size: 256 MiB.
 pub const DEFAULT_MAX_MEMBER_BYTES: u64 = 256 << 20;
 
+/// The most worker threads a scan starts. Each holds a detector and up to a batch of samples
+/// in flight, so a larger number asks for memory, not speed; more is refused with
+/// [`Error::TooManyThreads`] before any thread starts.
+pub const MAX_THREADS: usize = 256;
+
 /// Settings for a [`Scanner`].
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct ScanConfig {
-    /// Worker threads; 0 means one per core.
+    /// Worker threads; 0 means one per core. At most [`MAX_THREADS`].
     pub threads: usize,
     /// Members (and files, and Parquet cells) larger than this are error records, refused
     /// before their bytes are read.
@@ -123,10 +128,19 @@ pub struct Scanner {
 }
 
 impl Scanner {
-    /// Builds the workers and their detectors.
+    /// Builds the workers and their detectors. More than [`MAX_THREADS`] threads is
+    /// [`Error::TooManyThreads`], before any is started.
     pub fn new(key: &Key, config: ScanConfig) -> Result<Scanner> {
         let threads = match config.threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            0 => std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(MAX_THREADS),
+            n if n > MAX_THREADS => {
+                return Err(Error::TooManyThreads {
+                    asked: n,
+                    max: MAX_THREADS,
+                });
+            }
             n => n,
         };
         let pool = rayon::ThreadPoolBuilder::new()
@@ -344,6 +358,20 @@ fn one_line(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn too_many_threads_are_refused_before_any_starts() {
+        let config = ScanConfig::default().with_threads(100_000);
+        let err = Scanner::new(&Key::public(), config)
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("100000 worker threads asked for; the limit is 256")
+        );
+        let config = ScanConfig::default().with_threads(MAX_THREADS);
+        assert!(Scanner::new(&Key::public(), config).is_ok_and(|s| s.threads() == MAX_THREADS));
+    }
 
     #[test]
     fn error_messages_are_kept_on_one_line() {
