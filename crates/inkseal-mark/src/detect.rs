@@ -18,11 +18,13 @@ use crate::{Error, ImageRef, Key, Result, WorkId};
 /// 0.1 to 0.99, so this is exact to within a few percent and errs on the safe side; the test
 /// `sync_null_distribution_matches_the_model` checks it.
 const SEARCHED_SHIFTS: f64 = (TILE * TILE) as f64;
-/// Every candidate the detector searches: shifts, times the 8 rotations and mirrors of the
-/// tile, times the lattice hypotheses. The p-value of the best is Sidak-corrected for all
-/// of them as if independent, which is exact for independent candidates and conservative
-/// otherwise.
-const SEARCHED: f64 = SEARCHED_SHIFTS * 8.0 * sync::HYPOTHESES as f64;
+/// Every candidate a search of `hypotheses` lattices makes: shifts, times the 8 rotations and
+/// mirrors of the tile, times the lattices. The p-value of the best is Sidak-corrected for
+/// all of them as if independent, which is exact for independent candidates and
+/// conservative otherwise.
+fn searched(hypotheses: usize) -> f64 {
+    SEARCHED_SHIFTS * 8.0 * hypotheses as f64
+}
 /// Radius of the local-mean predictor subtracted before folding (analysis pixels).
 const PREDICTOR_RADIUS: usize = 1;
 /// Radius of the window used to normalise local residual energy.
@@ -266,6 +268,17 @@ pub struct Analysis<'a> {
     /// Windows of the finer scales, all of which the p-value counts.
     window_count: usize,
     scales: std::sync::OnceLock<Vec<region::Scale>>,
+    /// The autocorrelation of the base scale, kept for the deeper lattice search.
+    acf: Option<std::sync::Arc<sync::Acf>>,
+    /// The deeper lattice search's lattices and folds, made when first needed.
+    deep: std::sync::OnceLock<Deep>,
+}
+
+/// The lattices of [`sync::deep_hypotheses`] and the image folded along each.
+#[derive(Clone, Debug, Default)]
+struct Deep {
+    lattices: Vec<Lattice>,
+    spectra: Vec<Vec<Complex32>>,
 }
 
 impl Drop for Analysis<'_> {
@@ -298,10 +311,12 @@ impl<'a> Analysis<'a> {
                 spectra: Vec::new(),
                 window_count: 0,
                 scales: std::sync::OnceLock::new(),
+                acf: None,
+                deep: std::sync::OnceLock::new(),
             });
         }
         let residual = analysis_residual(&image);
-        let lattices = sync::hypotheses(residual.view());
+        let (lattices, acf) = sync::hypotheses_and_acf(residual.view());
         let mut folder = Folder::new();
         let spectra = lattices
             .iter()
@@ -321,7 +336,31 @@ impl<'a> Analysis<'a> {
                 0
             },
             scales: std::sync::OnceLock::new(),
+            acf: acf.map(std::sync::Arc::new),
+            deep: std::sync::OnceLock::new(),
         })
+    }
+
+    /// The deeper lattice search, made on first use.
+    fn deep(&self) -> &Deep {
+        self.deep.get_or_init(|| {
+            let (Some(residual), Some(acf)) = (&self.residual, &self.acf) else {
+                return Deep::default();
+            };
+            let lattices = sync::deep_hypotheses(acf, &self.lattices);
+            let mut folder = Folder::new();
+            let spectra = lattices
+                .iter()
+                .map(|l| folder.fold(residual.view(), l))
+                .collect();
+            Deep { lattices, spectra }
+        })
+    }
+
+    /// The families of searches the p-value counts: the base search, the deeper lattice
+    /// search, and the windows when there are any.
+    fn families(&self) -> usize {
+        if self.window_count > 0 { 3 } else { 2 }
     }
 
     /// The finer scales and their windows, analysed on first use.
@@ -432,8 +471,9 @@ impl Detector {
             return Detection::not_searched(analysis.too_small_note());
         };
         let threshold = self.config.threshold;
-        let base = self.score(&analysis.spectra, 1.0);
-        let windows = analysis.window_count;
+        let families = analysis.families();
+        let family = |p: f64| sidak(p, families);
+        let base = self.score(&analysis.spectra, sync::HYPOTHESES, 1.0);
         let frame = Frame {
             residual,
             lattices: &analysis.lattices,
@@ -443,22 +483,33 @@ impl Detector {
             image: (analysis.width, analysis.height),
             fallback: Region::whole(analysis.width, analysis.height),
         };
-        if windows == 0 {
-            return self.finish(base.p_value, &base, &frame);
-        }
-        let family = |p: f64| sidak(p, 2);
         if base.decoded.is_some() && family(base.p_value) <= threshold {
             return self.finish(family(base.p_value), &base, &frame);
         }
-        // A window's decode is skipped when even a passing check could not bring the
+        // A family's decode is skipped when even a passing check could not bring the
         // corrected p-value to the threshold; its p is then the larger one of a failed check.
-        let decode_below = window_limit(threshold / 2.0, windows);
+        let family_limit = window_limit(threshold, families);
+        let deep = analysis.deep();
+        let deeper = self.score(&deep.spectra, sync::DEEP_HYPOTHESES, family_limit);
+        if deeper.decoded.is_some() && deeper.p_value <= family_limit {
+            let frame = Frame {
+                lattices: &deep.lattices,
+                ..frame
+            };
+            return self.finish(family(deeper.p_value), &deeper, &frame);
+        }
+        let whole = base.p_value.min(deeper.p_value);
+        let windows = analysis.window_count;
+        if windows == 0 {
+            return self.finish(family(whole), &base, &frame);
+        }
+        let decode_below = window_limit(family_limit, windows);
         // The first window found at the threshold ends the search; otherwise the smallest
         // p-value of any window is what the windows report.
         let (mut smallest, mut found) = (1f64, None);
         'scales: for (k, scale) in analysis.scales().iter().enumerate() {
             for (i, window) in scale.windows.iter().enumerate() {
-                let scored = self.score(&window.spectra, decode_below);
+                let scored = self.score(&window.spectra, sync::HYPOTHESES, decode_below);
                 smallest = smallest.min(scored.p_value);
                 if scored.decoded.is_some() && scored.p_value <= decode_below {
                     found = Some((k, i, scored));
@@ -467,7 +518,7 @@ impl Detector {
             }
         }
         let Some((k, i, windowed)) = found else {
-            let p = base.p_value.min(sidak(smallest, windows));
+            let p = whole.min(sidak(smallest, windows));
             return self.finish(family(p), &base, &frame);
         };
         let p_windows = sidak(windowed.p_value, windows);
@@ -755,34 +806,39 @@ impl Detector {
         // share most of their codeword (one bit apart) would otherwise pass for each other.
         let other_work = blind.work_id.filter(|&d| d != id);
         let threshold = self.config.threshold;
-        let base = self.work_statistics(&analysis.spectra, id);
-        let windows = analysis.window_count;
-        let family = |p: f64| sidak(p, 2);
-        let (p_value, stats) = if windows == 0 {
-            (base.p_value, base)
-        } else if family(base.p_value) <= threshold {
+        let families = analysis.families();
+        let family = |p: f64| sidak(p, families);
+        let base = self.work_statistics(&analysis.spectra, sync::HYPOTHESES, id);
+        let (p_value, stats) = if family(base.p_value) <= threshold {
             (family(base.p_value), base)
         } else {
-            let limit = window_limit(threshold / 2.0, windows);
-            let mut best: Option<WorkStatistics> = None;
-            'scales: for scale in analysis.scales() {
-                for window in &scale.windows {
-                    let t = self.work_statistics(&window.spectra, id);
-                    let stop = t.p_value <= limit;
-                    if best.as_ref().is_none_or(|b| t.p_value < b.p_value) {
-                        best = Some(t);
-                    }
-                    if stop {
-                        break 'scales;
+            let deep = analysis.deep();
+            let deeper = if deep.spectra.is_empty() {
+                None
+            } else {
+                Some(self.work_statistics(&deep.spectra, sync::DEEP_HYPOTHESES, id))
+            };
+            let mut best = match deeper {
+                Some(d) if d.p_value < base.p_value => d,
+                _ => base,
+            };
+            let windows = analysis.window_count;
+            if windows > 0 && family(best.p_value) > threshold {
+                'scales: for scale in analysis.scales() {
+                    for window in &scale.windows {
+                        let mut t = self.work_statistics(&window.spectra, sync::HYPOTHESES, id);
+                        t.p_value = sidak(t.p_value, windows);
+                        let stop = t.p_value <= window_limit(threshold, families);
+                        if t.p_value < best.p_value {
+                            best = t;
+                        }
+                        if stop {
+                            break 'scales;
+                        }
                     }
                 }
             }
-            match best {
-                Some(b) if sidak(b.p_value, windows) < base.p_value => {
-                    (family(sidak(b.p_value, windows)), b)
-                }
-                _ => (family(base.p_value), base),
-            }
+            (family(best.p_value), best)
         };
         WorkTest {
             work_id: id,
@@ -798,7 +854,12 @@ impl Detector {
 
     /// The known-work statistics of [`WorkTest`] on folded spectra (at least one), and
     /// their p-value, before any correction for other windows.
-    fn work_statistics(&mut self, spectra: &[Vec<Complex32>], id: WorkId) -> WorkStatistics {
+    fn work_statistics(
+        &mut self,
+        spectra: &[Vec<Complex32>],
+        hypotheses: usize,
+        id: WorkId,
+    ) -> WorkStatistics {
         let known = self.known_payload(id);
         // (A) At the pilot's synchronisation, which depends on the pilot's bins only, the
         // payload's agreement with this work's codeword is one normal test, no search:
@@ -823,7 +884,7 @@ impl Detector {
         // (3.5 times as many) search every candidate the blind detector searches.
         let searched = self.search(spectra, &known);
         let p_a = normal_sf(z_at_pilot);
-        let p_b = max_normal_sf(searched.z, SEARCHED);
+        let p_b = max_normal_sf(searched.z, self::searched(hypotheses));
         WorkStatistics {
             // The better of the two, Bonferroni-corrected for taking it.
             p_value: (2.0 * p_a.min(p_b)).min(1.0),
@@ -836,9 +897,14 @@ impl Detector {
     /// Correlates folded spectra (one per lattice hypothesis, at most [`sync::HYPOTHESES`],
     /// all of them counted whether found or not) with the pilot and decodes the payload,
     /// unless even a passing check could not bring the p-value to `decode_below`.
-    fn score(&mut self, spectra: &[Vec<Complex32>], decode_below: f64) -> Scored {
+    fn score(
+        &mut self,
+        spectra: &[Vec<Complex32>],
+        hypotheses: usize,
+        decode_below: f64,
+    ) -> Scored {
         let (sync, soft) = self.soft_bits(spectra);
-        let p_sync = max_normal_sf(sync.z, SEARCHED);
+        let p_sync = max_normal_sf(sync.z, searched(hypotheses));
         let decoded = if combined_p(p_sync, true, code::CHECK_FALSE_PASS) <= decode_below {
             code::decode(&soft)
         } else {
@@ -1215,7 +1281,7 @@ mod tests {
         (0..trials)
             .map(|_| {
                 let spectra = noise_spectra(&mut rng, &mut fft);
-                det.score(&spectra, 1.0).p_value
+                det.score(&spectra, sync::HYPOTHESES, 1.0).p_value
             })
             .collect()
     }
@@ -1269,7 +1335,8 @@ mod tests {
         let p: Vec<f64> = (0..1500)
             .map(|_| {
                 let spectra = noise_spectra(&mut rng, &mut fft);
-                det.work_statistics(&spectra, WorkId(rng.random())).p_value
+                det.work_statistics(&spectra, sync::HYPOTHESES, WorkId(rng.random()))
+                    .p_value
             })
             .collect();
         assert!(p.iter().all(|&v| v > 1e-6));

@@ -21,12 +21,22 @@ use rustfft::num_complex::Complex32;
 use crate::fft::{Fft2, RealFft2};
 use crate::num::round_i64;
 use crate::pool;
-use crate::tile::TILE;
+use crate::tile::{CARRIER_BAND, TILE};
 
 /// Lattice hypotheses the detector evaluates per image: the one implied by the image size
 /// (no geometric change) and the best estimates from the autocorrelation. The p-value always
 /// counts this many, even when fewer estimates were found.
 pub(crate) const HYPOTHESES: usize = 3;
+/// Lattice hypotheses of the deeper search ([`deep_hypotheses`]), counted by its p-value
+/// whether found or not.
+pub(crate) const DEEP_HYPOTHESES: usize = 16;
+/// Square lattices of the coarse grid refined for the base and the deeper search.
+const COARSE_KEPT: usize = 16;
+const DEEP_COARSE_KEPT: usize = 128;
+/// Autocorrelation score ([`Acf::score`]) from which a lattice the base search found nothing
+/// along is taken for a periodic host's and masked before the deeper search. The pattern
+/// illustrations of testdata/art/ score 15-21; marks found in the deeper search score 3-8.
+const HOST_LATTICE_Z: f64 = 10.0;
 /// Shortest and longest tile period searched, in analysis pixels (nominal: `TILE`). The
 /// longest is bounded by the analysis image itself: a period needs two repeats in view.
 const MIN_PERIOD: f64 = 36.0;
@@ -51,6 +61,8 @@ const TAPER: usize = 12;
 const CANDIDATE_PEAKS: usize = 40;
 /// Oversampling of the grid the image is folded into.
 const FOLD_OVERSAMPLE: usize = 2;
+/// The Euler-Mascheroni constant.
+const EULER_GAMMA: f32 = 0.577_215_7;
 
 /// A linear map from analysis pixels `(x, y)` (column, row) to tile cells `(u, v)`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -101,6 +113,12 @@ impl Lattice {
         near_int && (det.abs() - 1.0).abs() < 4.0 * tol
     }
 
+    /// The two periods `(a, b)`, in analysis pixels.
+    fn periods(&self) -> Option<([f64; 2], [f64; 2])> {
+        let inv = self.inverse()?;
+        Some(([inv[0][0], inv[1][0]], [inv[0][1], inv[1][1]]))
+    }
+
     /// The periods as columns: the inverse map times `TILE`.
     fn inverse(&self) -> Option<[[f64; 2]; 2]> {
         let m = self.m;
@@ -126,11 +144,16 @@ fn mul(a: [[f64; 2]; 2], b: [[f64; 2]; 2]) -> [[f64; 2]; 2] {
 /// The lattice hypotheses for a whitened analysis image: the identity first, then up to
 /// `HYPOTHESES - 1` estimates, best first.
 pub(crate) fn hypotheses(r: ArrayView2<'_, f32>) -> Vec<Lattice> {
+    hypotheses_and_acf(r).0
+}
+
+/// [`hypotheses`], and the autocorrelation they came from, for [`deep_hypotheses`].
+pub(crate) fn hypotheses_and_acf(r: ArrayView2<'_, f32>) -> (Vec<Lattice>, Option<Acf>) {
     let mut out = vec![Lattice::IDENTITY];
     let Some(acf) = Acf::new(r) else {
-        return out;
+        return (out, None);
     };
-    for lattice in acf.estimates() {
+    for lattice in acf.estimates(HYPOTHESES, COARSE_KEPT) {
         if out.len() == HYPOTHESES {
             break;
         }
@@ -138,20 +161,97 @@ pub(crate) fn hypotheses(r: ArrayView2<'_, f32>) -> Vec<Lattice> {
             out.push(lattice);
         }
     }
-    pool::give(acf.z);
-    pool::give(acf.z3);
+    (out, Some(acf))
+}
+
+/// Lattices of the deeper search: up to [`DEEP_HYPOTHESES`] further estimates, none the same
+/// as one of `base`, from the autocorrelation with the points of `base`'s estimates masked
+/// out. A periodic host (a pattern, a tiling) makes the strongest lattices, and its sub- and
+/// super-lattices take every place among the best few; a small or compressed work's mark is
+/// too faint in the autocorrelation to be among them, but usually among the best few dozen.
+pub(crate) fn deep_hypotheses(acf: &Acf, base: &[Lattice]) -> Vec<Lattice> {
+    let Some(mut acf) = acf.with_bands() else {
+        return Vec::new();
+    };
+    // Only a strong lattice is masked: that the base search found nothing along it makes it
+    // a periodic host's. A weak one may be the mark's own, estimated a little off (under a
+    // perspective, say), which a band's autocorrelation estimates better. (Masking every
+    // strong peak instead lost flat clip art, whose marks make strong peaks.)
+    for l in base.iter().filter(|l| **l != Lattice::IDENTITY) {
+        if let Some((a, b)) = l.periods()
+            && acf.score_on(&acf.z3, a, b, 3) >= HOST_LATTICE_Z
+        {
+            acf.mask(l);
+        }
+    }
+    let mut out: Vec<Lattice> = Vec::new();
+    for lattice in acf.estimates(DEEP_HYPOTHESES + base.len(), DEEP_COARSE_KEPT) {
+        if out.len() == DEEP_HYPOTHESES {
+            break;
+        }
+        if !out
+            .iter()
+            .chain(base)
+            .any(|l| l.same_points(&lattice, 0.0015))
+        {
+            out.push(lattice);
+        }
+    }
     out
 }
 
+impl Drop for Acf {
+    fn drop(&mut self) {
+        if self.whitened.capacity() > 0 {
+            pool::give(std::mem::take(&mut self.whitened));
+        }
+        for plane in [std::mem::take(&mut self.z), std::mem::take(&mut self.z3)]
+            .into_iter()
+            .chain(
+                std::mem::take(&mut self.bands)
+                    .into_iter()
+                    .flat_map(|b| [b.z, b.z3]),
+            )
+        {
+            pool::give(plane);
+        }
+    }
+}
+
 /// Autocorrelation of the spectrally whitened image, as z-scores, indexed by wrapped lag.
-struct Acf {
+pub(crate) struct Acf {
     h: usize,
     w: usize,
     z: Vec<f32>,
     /// The 3x3 maximum of `z`, itself standardised: a lattice point's score that tolerates
     /// a pixel of error.
     z3: Vec<f32>,
+    /// The whitened half spectrum the autocorrelation was made from.
+    whitened: Vec<Complex32>,
+    /// For the deeper search ([`Acf::with_bands`]): the same autocorrelation from the band of
+    /// frequencies where the mark's carriers lie when its periods are within a range.
+    /// Lattices with both periods in a band's range are scored there, without the noise of
+    /// the frequencies that cannot hold the mark.
+    bands: Vec<Band>,
 }
+
+impl std::fmt::Debug for Acf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Acf({}x{})", self.w, self.h)
+    }
+}
+
+/// [`Acf`] from one band of frequencies.
+struct Band {
+    /// The periods, in analysis pixels, whose carriers the band holds.
+    periods: (f64, f64),
+    z: Vec<f32>,
+    z3: Vec<f32>,
+}
+
+/// The period ranges of [`Acf::bands`], overlapping so that every square lattice of the
+/// search is in one of them.
+const BAND_PERIODS: [(f64, f64); 3] = [(MIN_PERIOD, 64.0), (52.0, 96.0), (80.0, MAX_PERIOD)];
 
 impl Acf {
     fn new(r: ArrayView2<'_, f32>) -> Option<Acf> {
@@ -190,12 +290,25 @@ impl Acf {
         // frequency is computed and whitened; the inverse brings back the whole real plane.
         let mut data: Vec<Complex32> = pool::take_any(h * hw);
         fft.forward(&mut plane, &mut data).ok()?;
+        // The envelope is the geometric mean of the power around each bin, not its mean:
+        // the sharp harmonics of a periodic host (a pattern, a texture) would otherwise
+        // inflate the envelope everywhere near them and flatten the mark's peaks.
         let mut power: Vec<f32> = pool::take_any(h * hw);
+        let mut total = 0f64;
         for (p, c) in power.iter_mut().zip(&data) {
             *p = c.norm_sqr();
+            total += *p as f64;
         }
-        let envelope = half_box_mean(&power, h, w, ENVELOPE_RADIUS);
+        let floor = (total / power.len() as f64 * 1e-9) as f32 + f32::MIN_POSITIVE;
+        for p in power.iter_mut() {
+            *p = (*p + floor).ln();
+        }
+        let mut envelope = half_box_mean(&power, h, w, ENVELOPE_RADIUS);
         pool::give(power);
+        // exp(E[ln P]) of exponentially distributed power is its mean times e^-gamma.
+        for e in envelope.iter_mut() {
+            *e = (*e + EULER_GAMMA).exp();
+        }
         let fxs: Vec<f64> = (0..hw).map(|kx| kx as f64 / w as f64).collect();
         for ky in 0..h {
             let fy = if ky > h / 2 {
@@ -215,14 +328,133 @@ impl Acf {
         }
         pool::give(envelope);
         let mut raw = plane;
+        let mut whitened: Vec<Complex32> = pool::take_any(h * hw);
+        whitened.copy_from_slice(&data);
         fft.inverse(&mut data, &mut raw).ok()?;
         pool::give(data);
-        let z = standardise(&raw, h, w);
+        let (z, z3) = z_planes(&raw, h, w);
         pool::give(raw);
-        let max3 = wrapped_max3(&z, h, w);
-        let z3 = standardise(&max3, h, w);
-        pool::give(max3);
-        Some(Acf { h, w, z, z3 })
+        Some(Acf {
+            h,
+            w,
+            z,
+            z3,
+            whitened,
+            bands: Vec::new(),
+        })
+    }
+
+    /// A copy with [`Acf::bands`] made from the whitened spectrum.
+    fn with_bands(&self) -> Option<Acf> {
+        let (h, w) = (self.h, self.w);
+        let mut fft = RealFft2::new(h, w)?;
+        let hw = fft.half_width();
+        // The carriers' band in cycles per tile, widened a little for the aspect changes a
+        // band's range still holds.
+        let (inner, outer) = (CARRIER_BAND.0 * 0.9, CARRIER_BAND.1 * 1.1);
+        let mut bands = Vec::with_capacity(BAND_PERIODS.len());
+        let mut raw: Vec<f32> = pool::take_any(h * w);
+        let mut band_data: Vec<Complex32> = pool::take_any(h * hw);
+        for &(lo, hi) in &BAND_PERIODS {
+            let (f_lo, f_hi) = (inner / hi, outer / lo);
+            for ky in 0..h {
+                let fy = if ky > h / 2 {
+                    ky as f64 - h as f64
+                } else {
+                    ky as f64
+                } / h as f64;
+                for kx in 0..hw {
+                    let i = ky * hw + kx;
+                    let fx = kx as f64 / w as f64;
+                    let f2 = fx * fx + fy * fy;
+                    band_data[i] = if (f_lo * f_lo..=f_hi * f_hi).contains(&f2) {
+                        self.whitened[i]
+                    } else {
+                        Complex32::new(0.0, 0.0)
+                    };
+                }
+            }
+            fft.inverse(&mut band_data, &mut raw).ok()?;
+            let (z, z3) = z_planes(&raw, h, w);
+            bands.push(Band {
+                periods: (lo, hi),
+                z,
+                z3,
+            });
+        }
+        pool::give(band_data);
+        pool::give(raw);
+        let copy = |v: &[f32]| {
+            let mut out: Vec<f32> = pool::take_any(v.len());
+            out.copy_from_slice(v);
+            out
+        };
+        Some(Acf {
+            h,
+            w,
+            z: copy(&self.z),
+            z3: copy(&self.z3),
+            whitened: Vec::new(),
+            bands,
+        })
+    }
+
+    /// The planes `(z, z3)` to score a lattice with periods `a` and `b` on: the first band
+    /// whose range holds both, or the whole autocorrelation.
+    fn plane(&self, a: [f64; 2], b: [f64; 2]) -> (&[f32], &[f32]) {
+        let (la, lb) = (a[0].hypot(a[1]), b[0].hypot(b[1]));
+        let (short, long) = (la.min(lb), la.max(lb));
+        self.bands
+            .iter()
+            .find(|band| band.periods.0 <= short && long <= band.periods.1)
+            .map_or((&self.z, &self.z3), |band| (&band.z, &band.z3))
+    }
+
+    /// Sets the autocorrelation to 0 within two pixels of every point in view of `lattice`
+    /// with its periods halved: a periodic host's finer lattice, whose points below the
+    /// shortest period searched are not themselves candidates, would otherwise come back as
+    /// its other coarse sublattices.
+    fn mask(&mut self, lattice: &Lattice) {
+        let Some(inv) = lattice.inverse() else {
+            return;
+        };
+        let (a, b) = (
+            [inv[0][0] / 2.0, inv[1][0] / 2.0],
+            [inv[0][1] / 2.0, inv[1][1] / 2.0],
+        );
+        // The multiples in view: at the corners of the view, the lattice coordinates
+        // (twice the tile cells over TILE, for the halved periods) are largest.
+        let (hw, hh) = (self.w as f64 / 2.0, self.h as f64 / 2.0);
+        let (mut r1, mut r2) = (0f64, 0f64);
+        for (x, y) in [(hw, hh), (hw, -hh)] {
+            let (u, v) = lattice.apply(x, y);
+            r1 = r1.max(2.0 * u.abs() / TILE as f64);
+            r2 = r2.max(2.0 * v.abs() / TILE as f64);
+        }
+        let (r1, r2) = (r1.ceil() as i32 + 1, r2.ceil() as i32 + 1);
+        for n1 in -r1..=r1 {
+            for n2 in -r2..=r2 {
+                let (x, y) = (
+                    n1 as f64 * a[0] + n2 as f64 * b[0],
+                    n1 as f64 * a[1] + n2 as f64 * b[1],
+                );
+                if (n1, n2) == (0, 0) || !self.in_view(x, y) {
+                    continue;
+                }
+                let (cx, cy) = (round_i64(x), round_i64(y));
+                for dy in -2..=2 {
+                    for dx in -2..=2 {
+                        let i = self.index(cx + dx, cy + dy);
+                        self.z[i] = 0.0;
+                        self.z3[i] = 0.0;
+                        for band in &mut self.bands {
+                            band.z[i] = 0.0;
+                            band.z3[i] = 0.0;
+                        }
+                    }
+                }
+            }
+        }
     }
 
     fn index(&self, dx: i64, dy: i64) -> usize {
@@ -275,6 +507,11 @@ impl Acf {
 
     /// [`Acf::score`] over the points `n1 a + n2 b` with `|n1|, |n2| <= reach`.
     fn score_within(&self, a: [f64; 2], b: [f64; 2], reach: i32) -> f64 {
+        self.score_on(self.plane(a, b).1, a, b, reach)
+    }
+
+    /// [`Acf::score_within`] on the tolerant plane `z3`.
+    fn score_on(&self, z3: &[f32], a: [f64; 2], b: [f64; 2], reach: i32) -> f64 {
         let (mut sum, mut n) = (0f64, 0usize);
         // The autocorrelation is symmetric: one of each pair of points +-p.
         for n1 in -reach..=reach {
@@ -287,7 +524,7 @@ impl Acf {
                     n1 as f64 * a[1] + n2 as f64 * b[1],
                 );
                 if self.in_view(x, y) {
-                    sum += self.z3[self.index(round_i64(x), round_i64(y))] as f64;
+                    sum += z3[self.index(round_i64(x), round_i64(y))] as f64;
                     n += 1;
                 }
             }
@@ -302,7 +539,7 @@ impl Acf {
     /// [`Acf::score_within`] with `reach` 1, for the ~19,000 lattices of the coarse grid: the
     /// four points `b - a`, `b`, `a`, `a + b`, summed in that order, and no score unless all
     /// four are in view. The same value, without the general loop.
-    fn coarse_score(&self, a: [f64; 2], b: [f64; 2]) -> f64 {
+    fn coarse_score(&self, z3: &[f32], a: [f64; 2], b: [f64; 2]) -> f64 {
         let points = [[b[0] - a[0], b[1] - a[1]], b, a, [a[0] + b[0], a[1] + b[1]]];
         let (hw, hh) = (self.w as f64 / 2.0, self.h as f64 / 2.0);
         if points
@@ -318,7 +555,7 @@ impl Acf {
             .map(|p| {
                 let (x, y) = (round_i64(p[0]), round_i64(p[1]));
                 let (x, y) = (x + if x < 0 { w } else { 0 }, y + if y < 0 { h } else { 0 });
-                self.z3[y as usize * self.w + x as usize] as f64
+                z3[y as usize * self.w + x as usize] as f64
             })
             .sum();
         sum / 2.0
@@ -326,6 +563,7 @@ impl Acf {
 
     /// Least-squares periods fitted to the sub-pixel peaks found near every lattice point.
     fn refine(&self, mut a: [f64; 2], mut b: [f64; 2]) -> ([f64; 2], [f64; 2]) {
+        let (z, _) = self.plane(a, b);
         for _ in 0..3 {
             // Normal equations for x and y separately: [n1 n2] . [a b] = q.
             let (mut s11, mut s12, mut s22) = (0f64, 0f64, 0f64);
@@ -341,7 +579,7 @@ impl Acf {
                     if !self.in_view(p[0], p[1]) {
                         continue;
                     }
-                    let Some((q, weight)) = self.subpixel_peak(p) else {
+                    let Some((q, weight)) = self.subpixel_peak(z, p) else {
                         continue;
                     };
                     s11 += weight * n1f * n1f;
@@ -368,12 +606,12 @@ impl Acf {
 
     /// The strongest autocorrelation peak within two pixels of `p`, located to a fraction of
     /// a pixel by a parabola on each axis, and its weight; `None` if it is weak.
-    fn subpixel_peak(&self, p: [f64; 2]) -> Option<([f64; 2], f64)> {
+    fn subpixel_peak(&self, z: &[f32], p: [f64; 2]) -> Option<([f64; 2], f64)> {
         let (cx, cy) = (round_i64(p[0]), round_i64(p[1]));
         let (mut best, mut at) = (f32::NEG_INFINITY, (cx, cy));
         for dy in -2..=2 {
             for dx in -2..=2 {
-                let v = self.z[self.index(cx + dx, cy + dy)];
+                let v = z[self.index(cx + dx, cy + dy)];
                 if v > best {
                     best = v;
                     at = (cx + dx, cy + dy);
@@ -383,7 +621,7 @@ impl Acf {
         if best < 2.5 {
             return None;
         }
-        let v = |dx: i64, dy: i64| self.z[self.index(at.0 + dx, at.1 + dy)] as f64;
+        let v = |dx: i64, dy: i64| z[self.index(at.0 + dx, at.1 + dy)] as f64;
         let vertex = |m: f64, c: f64, p: f64| {
             let d = m - 2.0 * c + p;
             if d < 0.0 {
@@ -403,10 +641,11 @@ impl Acf {
     /// lattice even when few of its points stand out as peaks on their own. Coarse to fine:
     /// the nearest points on a grid that moves them by about a pixel, then a finer grid
     /// around the best, scored further out.
-    fn square_lattices(&self) -> Vec<([f64; 2], [f64; 2])> {
+    fn square_lattices(&self, keep: usize) -> Vec<([f64; 2], [f64; 2])> {
         let mut coarse: Vec<(f64, f64, f64)> = Vec::new();
         let mut period = MIN_PERIOD;
         while period <= MAX_PERIOD {
+            let (_, z3) = self.plane([period, 0.0], [0.0, period]);
             // Angle steps that move the farthest scored point (the diagonal) by a pixel.
             let step = (1.0 / (SQRT_2 * period)).to_degrees();
             // The angle's cosine and sine advance by rotation (no sin_cos per grid point; the
@@ -416,7 +655,7 @@ impl Acf {
             let mut angle = 0.0;
             while angle < 90.0 {
                 let (a, b) = ([period * cos, period * sin], [-period * sin, period * cos]);
-                coarse.push((self.coarse_score(a, b), period, angle));
+                coarse.push((self.coarse_score(z3, a, b), period, angle));
                 angle += step;
                 (sin, cos) = (
                     sin * step_cos + cos * step_sin,
@@ -425,22 +664,23 @@ impl Acf {
             }
             period += 1.0;
         }
-        // The 16 best, best first (a partial sort: there are ~19,000).
-        if coarse.len() > 16 {
-            coarse.select_nth_unstable_by(15, |x, y| y.0.total_cmp(&x.0));
-            coarse.truncate(16);
+        // The `keep` best, best first (a partial sort: there are ~19,000).
+        if coarse.len() > keep {
+            coarse.select_nth_unstable_by(keep - 1, |x, y| y.0.total_cmp(&x.0));
+            coarse.truncate(keep);
         }
         coarse.sort_by(|x, y| y.0.total_cmp(&x.0));
         let mut fine: Vec<(f64, f64, f64)> = coarse
             .into_iter()
             .map(|(_, period, angle)| {
                 let step = (1.0 / (SQRT_2 * period)).to_degrees();
+                let (_, z3) = self.plane([period, 0.0], [0.0, period]);
                 let mut best = (f64::NEG_INFINITY, period, angle);
                 for i in -4..=4 {
                     for j in -4..=4 {
                         let (p, t) = (period + 0.25 * i as f64, angle + 0.25 * step * j as f64);
                         let (a, b) = square(p, t);
-                        let score = self.score_within(a, b, 2);
+                        let score = self.score_on(z3, a, b, 2);
                         if score > best.0 {
                             best = (score, p, t);
                         }
@@ -450,12 +690,13 @@ impl Acf {
             })
             .collect();
         fine.sort_by(|x, y| y.0.total_cmp(&x.0));
-        fine.truncate(8);
+        fine.truncate(keep / 2);
         fine.into_iter().map(|(_, p, a)| square(p, a)).collect()
     }
 
     /// Lattices proposed by pairs of peaks, best first, refined.
-    fn estimates(&self) -> Vec<Lattice> {
+    /// Up to `n` lattices; `keep` square lattices of the coarse grid are refined.
+    fn estimates(&self, n: usize, keep: usize) -> Vec<Lattice> {
         let peaks = self.peaks();
         let min_cos = MIN_ANGLE_DEG.to_radians().cos();
         let mut scored: Vec<(f64, [f64; 2], [f64; 2])> = Vec::new();
@@ -475,7 +716,7 @@ impl Acf {
                 pairs.push((*a, [b[0] * turned, b[1] * turned]));
             }
         }
-        pairs.extend(self.square_lattices());
+        pairs.extend(self.square_lattices(keep));
         for (a, b) in &pairs {
             {
                 {
@@ -494,14 +735,14 @@ impl Acf {
         }
         scored.sort_by(|x, y| y.0.total_cmp(&x.0));
         let mut out: Vec<Lattice> = Vec::new();
-        for (_, a, b) in scored.into_iter().take(12) {
+        for (_, a, b) in scored.into_iter().take(4 * n) {
             let (a, b) = self.refine(a, b);
             if let Some(l) = Lattice::from_periods(a, b)
                 && !out.iter().any(|o| o.same_points(&l, 0.01))
             {
                 out.push(l);
             }
-            if out.len() == HYPOTHESES {
+            if out.len() == n {
                 break;
             }
         }
@@ -516,6 +757,15 @@ fn square(period: f64, angle_deg: f64) -> ([f64; 2], [f64; 2]) {
 }
 
 /// `(v - mean) / sd` over the values, away from the zero lag.
+/// The standardised autocorrelation `raw` and its standardised 3x3 maximum.
+fn z_planes(raw: &[f32], h: usize, w: usize) -> (Vec<f32>, Vec<f32>) {
+    let z = standardise(raw, h, w);
+    let max3 = wrapped_max3(&z, h, w);
+    let z3 = standardise(&max3, h, w);
+    pool::give(max3);
+    (z, z3)
+}
+
 fn standardise(v: &[f32], h: usize, w: usize) -> Vec<f32> {
     // Lags within 6 of zero on both axes (wrapping) are left out and set to 0. Only rows near
     // the zero lag have any such values.
@@ -820,7 +1070,8 @@ mod tests {
         for period in [36.0, 47.3, 64.0, 90.5, 120.0, 136.0, 180.0] {
             for angle in [0.0, 3.7, 22.5, 45.0, 61.2, 89.9] {
                 let (a, b) = square(period, angle);
-                let (fast, general) = (acf.coarse_score(a, b), acf.score_within(a, b, 1));
+                let z3 = acf.plane(a, b).1;
+                let (fast, general) = (acf.coarse_score(z3, a, b), acf.score_within(a, b, 1));
                 assert_eq!(fast, general, "period {period} angle {angle}");
                 if general.is_finite() {
                     compared.0 += 1;
@@ -920,6 +1171,40 @@ mod tests {
         assert!(
             found[1..].iter().any(|l| l.same_points(&truth, 0.002)),
             "{found:?}"
+        );
+    }
+
+    #[test]
+    fn the_deeper_search_finds_a_mark_behind_a_periodic_host() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let random_tile = |rng: &mut rand_chacha::ChaCha8Rng, n: usize| -> Vec<f32> {
+            (0..n * n).map(|_| rng.random::<f32>() - 0.5).collect()
+        };
+        let (mark, host) = (random_tile(&mut rng, TILE), random_tile(&mut rng, 12));
+        // The mark at period 70 turned 8 degrees; the host a 12-pixel tiling, as a pattern
+        // illustration is, whose coarse sublattices make the autocorrelation's strongest.
+        let (a, b) = square(70.0, 8.0);
+        let truth = Lattice::from_periods(a, b).unwrap_or(Lattice::IDENTITY);
+        let r = Array2::from_shape_fn((256, 256), |(y, x)| {
+            let (u, v) = truth.apply(x as f64, y as f64);
+            let cell = |t: f64| (t.floor() as i64).rem_euclid(TILE as i64) as usize;
+            0.7 * mark[cell(v) * TILE + cell(u)]
+                + 2.0 * host[(y % 12) * 12 + x % 12]
+                + 2.0 * (rng.random::<f32>() - 0.5)
+        });
+        let (base, acf) = hypotheses_and_acf(r.view());
+        assert!(
+            !base.iter().any(|l| l.same_points(&truth, 0.002)),
+            "{base:?}"
+        );
+        let Some(acf) = acf else {
+            unreachable!("a 256x256 plane has an autocorrelation")
+        };
+        let deep = deep_hypotheses(&acf, &base);
+        assert!(
+            deep.iter().any(|l| l.same_points(&truth, 0.002)),
+            "{deep:?}"
         );
     }
 }

@@ -26,6 +26,8 @@ pub(crate) const TILES_ACROSS: usize = 4;
 pub(crate) const ANALYSIS_SHORT_SIDE: usize = TILE * TILES_ACROSS;
 /// Innermost and outermost radius of the carrier band, in cycles per tile.
 const BAND: (f32, f32) = (6.0, 24.0);
+/// [`BAND`] for the detector's lattice search.
+pub(crate) const CARRIER_BAND: (f64, f64) = (BAND.0 as f64, BAND.1 as f64);
 /// Share of the band's coefficients given to the pilot.
 const PILOT_SHARE: f32 = 0.22;
 /// Oversampling of the fine tile used to evaluate the mark between cells.

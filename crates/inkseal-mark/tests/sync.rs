@@ -271,3 +271,55 @@ fn the_tile_map_shows_where_a_marked_picture_was_pasted() -> TestResult {
     );
     Ok(())
 }
+
+/// JPEG at `quality`, decoded back.
+fn jpeg(img: &image::RgbImage, quality: u8) -> Result<image::RgbImage, Box<dyn std::error::Error>> {
+    let mut buf = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut buf, quality).encode_image(img)?;
+    Ok(image::load_from_memory(&buf)?.to_rgb8())
+}
+
+#[test]
+fn patterned_art_and_small_compressed_chains_are_found_by_the_deeper_search() -> TestResult {
+    // A pattern illustration turned 5 degrees: its own tiling makes the strongest lattices
+    // of the autocorrelation, and the base search's few places all go to it.
+    let truchet = load("art/gnome_truchet.png")?;
+    let m = marked(&truchet)?;
+    let (w, h) = truchet.dimensions();
+    let turned = warp(&m, rotation(5.0), w, h);
+    let d = detect(&turned)?;
+    assert!(d.detected && d.p_value <= 1e-6, "truchet rotate 5: {d:?}");
+    assert_eq!(d.work_id, Some(ID));
+    assert!(!detect(&warp(&truchet, rotation(5.0), w, h))?.detected);
+    // Small works rotated 3 degrees, cropped to 70% of their area, scaled to 0.6 and saved
+    // as JPEG 80 (about 200-320 pixels a side): the mark is too faint in the
+    // autocorrelation for its lattice to be among the best few, but it is among the best
+    // few dozen.
+    let chain = |img: &image::RgbImage| {
+        let (w, h) = img.dimensions();
+        let turned = warp(img, rotation(3.0), w, h);
+        let side = 0.7f64.sqrt();
+        let (cw, ch) = ((w as f64 * side) as u32, (h as f64 * side) as u32);
+        let cut = image::imageops::crop_imm(&turned, (w - cw) / 2, (h - ch) / 2, cw, ch).to_image();
+        let small = image::imageops::resize(
+            &cut,
+            (cw as f64 * 0.6).round() as u32,
+            (ch as f64 * 0.6).round() as u32,
+            image::imageops::FilterType::Triangle,
+        );
+        jpeg(&small, 80)
+    };
+    for name in ["astronaut.png", "coffee.png"] {
+        let img = load(name)?;
+        let want = Expect {
+            rotation_deg: 3.0,
+            // The crop makes the tile larger against the short side; the resize does not.
+            scale: 1.0 / 0.7f64.sqrt(),
+            aspect: 1.0,
+            mirrored: false,
+        };
+        check(&format!("{name} chain"), &chain(&marked(&img)?)?, want)?;
+        assert!(!detect(&chain(&img)?)?.detected, "{name}: unmarked chain");
+    }
+    Ok(())
+}
