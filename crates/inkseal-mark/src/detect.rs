@@ -560,7 +560,7 @@ impl Detector {
         if let (true, Some(id)) = (detected, scored.decoded) {
             let sync = &scored.sync;
             let lattice = frame.lattices[sync.hypothesis];
-            let mut g = geometry(&lattice, sync.dihedral, frame.s);
+            let mut g = geometry(&lattice, sync.dihedral);
             // The tile's size against the image's short side: a finer scale sees it larger.
             g.scale *= frame.base_s / frame.s;
             let map = self.tile_map(frame.residual, &lattice, sync, id, frame.s, frame.origin);
@@ -1066,7 +1066,7 @@ const MAP_CELL: usize = TILE;
 
 /// The transform from the embedded mark to the image, from the lattice and dihedral element
 /// that synchronised.
-fn geometry(lattice: &Lattice, dihedral: usize, _scale: f64) -> Geometry {
+fn geometry(lattice: &Lattice, dihedral: usize) -> Geometry {
     // Tile coordinates t = D M x; the image is the embedded mark under A = (D M)^-1.
     let d = DIHEDRAL[dihedral].map(|r| r.map(f64::from));
     let m = lattice.m;
