@@ -19,7 +19,7 @@ use ndarray::ArrayView2;
 use rustfft::num_complex::Complex32;
 
 use crate::fft::{Fft2, RealFft2};
-use crate::num::round_i64;
+use crate::num::{fast_exp, fast_ln, round_i64};
 use crate::pool;
 use crate::tile::{CARRIER_BAND, TILE};
 
@@ -304,13 +304,13 @@ impl Acf {
         }
         let floor = (total / power.len() as f64 * 1e-9) as f32 + f32::MIN_POSITIVE;
         for p in power.iter_mut() {
-            *p = (*p + floor).ln();
+            *p = fast_ln(*p + floor);
         }
         let mut envelope = half_box_mean(&power, h, w, ENVELOPE_RADIUS);
         pool::give(power);
         // exp(E[ln P]) of exponentially distributed power is its mean times e^-gamma.
         for e in envelope.iter_mut() {
-            *e = (*e + EULER_GAMMA).exp();
+            *e = fast_exp(*e + EULER_GAMMA);
         }
         let fxs: Vec<f64> = (0..hw).map(|kx| kx as f64 / w as f64).collect();
         for ky in 0..h {
