@@ -40,6 +40,12 @@ struct RecoveredRecord {
     /// against this file, which is a different encoding).
     manifest: Option<CredentialReport>,
     manifest_error: Option<String>,
+    /// The work ID the stored manifest's soft binding names (16 hex digits).
+    bound_work_id: Option<String>,
+    /// How that soft binding relates to the watermark: `agree`, `mismatch` (the registry row
+    /// holds another work's manifest: not recovered), `no_soft_binding`, `malformed` or
+    /// `no_manifest` (unreadable).
+    binding: &'static str,
 }
 
 #[derive(Serialize)]
@@ -103,6 +109,8 @@ fn record(path: &Path, v: Verification) -> Record {
             same_picture,
             manifest: r.manifest,
             manifest_error: r.manifest_error,
+            bound_work_id: r.bound_work_id.map(|id| id.to_string()),
+            binding: r.binding.as_str(),
         })
     });
     let found = v.detection;
@@ -185,6 +193,19 @@ fn print(out: &mut impl Write, json: bool, path: &Path, record: &Record) -> Resu
         )?;
         if let Some(m) = &r.manifest {
             describe(out, "stored manifest", m)?;
+            if r.binding != "agree" {
+                let named = match &r.bound_work_id {
+                    Some(id) => format!("names work {id}"),
+                    None => "names no work".to_string(),
+                };
+                writeln!(
+                    out,
+                    "    soft binding: {named}, not the watermark's work {} ({}): the registry \
+                     row holds another work's manifest",
+                    r.work_id,
+                    r.binding.replace('_', " ")
+                )?;
+            }
         }
     }
     Ok(())

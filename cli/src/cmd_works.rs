@@ -163,8 +163,8 @@ fn import(opts: &WorksImportOpts) -> Result<Outcome> {
     let file = inkseal_core::read::open(&opts.input)
         .with_context(|| format!("cannot read {}", opts.input.display()))?;
     let mut registry = store::open_registry(&store::store(&opts.store, None))?;
-    let report = registry
-        .import_reader(std::io::BufReader::new(file))
+    // Every work's manifest must name its own ID (a shared export could plant another's).
+    let report = inkseal_core::works::import(&mut registry, std::io::BufReader::new(file))
         .with_context(|| format!("cannot import {}", opts.input.display()))?;
     let mut out = std::io::stdout().lock();
     let conflicts: Vec<String> = report

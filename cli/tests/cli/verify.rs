@@ -297,3 +297,79 @@ fn garbage_in_the_manifest_is_invalid_not_a_crash() -> TestResult {
     );
     Ok(())
 }
+
+/// The row's ID as SQLite stores it (the u64's bit pattern in an i64).
+fn sql_id(hex: &str) -> i64 {
+    let id = u64::from_str_radix(hex, 16).expect("16 hex digits");
+    i64::from_ne_bytes(id.to_ne_bytes())
+}
+
+/// A registry row for work A that holds work B's manifest (planted in the SQLite file, as a
+/// crafted export or registry would): the watermark leads to row A, but the stored manifest
+/// names B, so the verdict is not "recovered".
+#[test]
+fn a_stored_manifest_of_another_work_is_a_mismatch_not_recovered() -> TestResult {
+    let sb = Sandbox::new();
+    let input_a = save(&coffee_crop(0, 0, 256), sb.path(), "a.png");
+    let input_b = save(&coffee_crop(300, 100, 256), sb.path(), "b.png");
+    let (marked_a, marked_b) = (
+        sb.path().join("a.marked.png"),
+        sb.path().join("b.marked.png"),
+    );
+    let a = sb.mark(&input_a, &marked_a, &["--title", "Work A"])["work_id"]
+        .as_str()
+        .expect("work_id")
+        .to_string();
+    let b = sb.mark(&input_b, &marked_b, &["--title", "Work B"])["work_id"]
+        .as_str()
+        .expect("work_id")
+        .to_string();
+    // A copy of A with its credentials stripped (the pixels carry A's watermark).
+    let stripped = save(&decode(&marked_a), sb.path(), "a.stripped.png");
+    let (r, code) = sb.verify(&stripped, &[]);
+    assert_eq!(
+        (r["verdict"].as_str(), code),
+        (Some("recovered"), Some(0)),
+        "{r:#}"
+    );
+    assert_eq!(r["recovered"]["binding"], "agree");
+    assert_eq!(r["recovered"]["bound_work_id"], a.as_str());
+
+    let conn = rusqlite::Connection::open(sb.registry())?;
+    let planted = conn.execute(
+        "UPDATE works SET manifest = (SELECT manifest FROM works WHERE id = ?2) WHERE id = ?1",
+        [sql_id(&a), sql_id(&b)],
+    )?;
+    assert_eq!(planted, 1);
+    drop(conn);
+
+    let (r, code) = sb.verify(&stripped, &[]);
+    assert_eq!(code, Some(1), "{r:#}");
+    assert_eq!(r["verdict"], "invalid", "{r:#}");
+    assert_eq!(r["watermark"]["work_id"], a.as_str());
+    let rec = &r["recovered"];
+    assert_eq!(rec["work_id"], a.as_str());
+    assert_eq!(rec["binding"], "mismatch");
+    assert_eq!(rec["bound_work_id"], b.as_str());
+    // The planted manifest is still shown (it is validly signed, by B's artist), for reference.
+    assert_eq!(rec["manifest"]["state"], "Trusted");
+    assert_eq!(soft_binding_id(&rec["manifest"]), b);
+
+    let out = sb.cmd().arg("verify").arg(&stripped).output()?;
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout_of(&out);
+    assert!(
+        text.lines()
+            .next()
+            .is_some_and(|l| l.ends_with(": INVALID")),
+        "{text}"
+    );
+    assert!(!text.contains("recovered from the registry"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "soft binding: names work {b}, not the watermark's work {a} (mismatch)"
+        )),
+        "{text}"
+    );
+    Ok(())
+}

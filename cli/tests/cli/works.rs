@@ -189,3 +189,52 @@ fn export_naming_the_registry_is_refused_untouched() -> TestResult {
     assert_eq!(sb.works(&[]).len(), 1);
     Ok(())
 }
+
+/// An export whose row for work A carries work B's manifest (a shared export can plant one)
+/// is refused as a whole, naming the row; nothing is imported.
+#[test]
+fn import_refuses_a_row_whose_manifest_names_another_work() -> TestResult {
+    let sb = Sandbox::new();
+    let ids = mark_works(&sb, 3);
+    let export = sb.path().join("export.json");
+    sb.cmd()
+        .args(["works", "export", "-o"])
+        .arg(&export)
+        .assert()
+        .success();
+    let doc: Value = serde_json::from_slice(&fs::read(&export)?)?;
+    let works = doc["works"].as_array().expect("works");
+    assert_eq!(works.len(), 3);
+
+    // The untouched export imports: every manifest names its own row.
+    let fresh = sb.path().join("fresh.sqlite");
+    let fresh = fresh.to_str().expect("utf-8");
+    let (report, code, err) = import(&sb, &export, fresh);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(report["added"], 3);
+
+    // Row 1 gets row 0's manifest.
+    let mut planted = doc.clone();
+    planted["works"][1]["manifest"] = works[0]["manifest"].clone();
+    let (victim, owner) = (
+        works[1]["id"].as_str().expect("id").to_string(),
+        works[0]["id"].as_str().expect("id").to_string(),
+    );
+    assert!(ids.contains(&victim) && ids.contains(&owner));
+    let planted_path = sb.path().join("planted.json");
+    fs::write(&planted_path, serde_json::to_vec(&planted)?)?;
+    let target = sb.path().join("target.sqlite");
+    let target = target.to_str().expect("utf-8");
+    let (report, code, err) = import(&sb, &planted_path, target);
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(report, Value::Null, "nothing is reported as imported");
+    assert!(err.contains("cannot import"), "{err}");
+    assert!(err.contains(&format!("works[1] ({victim})")), "{err}");
+    assert!(
+        err.contains(&format!("soft binding names work {owner}, not {victim}")),
+        "{err}"
+    );
+    // All or nothing: not even row 0, which is fine on its own, was added.
+    assert_eq!(registry_rows(std::path::Path::new(target)), []);
+    Ok(())
+}

@@ -13,6 +13,7 @@
 //! - [`Marker`]: [`Marker::mark_file`] / [`Marker::mark_bytes`], the crash-safe
 //!   reserve/stage/rename/complete protocol.
 //! - [`Verifier`]: [`Verifier::verify_file`] / [`Verifier::verify_bytes`].
+//! - [`works`]: importing an export document, every manifest checked against its work ID.
 //! - [`batch`]: marking a whole portfolio folder, in parallel and resumably.
 //! - [`keyfile`]: watermark key files.
 //! - [`clobber`]: refusing an output that would replace the registry or another file the
@@ -72,6 +73,7 @@ pub mod resume;
 pub mod scan;
 pub mod store;
 pub mod verify;
+pub mod works;
 
 pub use error::{Error, Result};
 /// Test hook, empty unless the `fault-injection` feature is on (see `INKSEAL_PEAK_RSS` in

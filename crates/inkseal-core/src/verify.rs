@@ -5,6 +5,9 @@
 //! work the watermark carries. When the file has no manifest (a platform stripped it) but
 //! carries a mark, the work is looked up in the registry and its stored manifest is
 //! *recovered*, with the perceptual-hash distance between this file and the registered one.
+//! A stored manifest counts as recovered only if its own soft binding names the work ID the
+//! watermark carries: a registry row (perhaps imported from someone else's export) that holds
+//! another work's manifest is reported as a mismatch, never as recovered.
 
 use std::path::Path;
 
@@ -29,9 +32,12 @@ pub enum Verdict {
     /// Valid or trusted credentials whose soft binding agrees with the watermark (or no
     /// watermark was found to disagree).
     Verified,
-    /// No credentials in the file, but the watermark led to the registered work.
+    /// No credentials in the file, but the watermark led to the registered work, whose stored
+    /// manifest validates and whose soft binding names the watermark's work ID.
     Recovered,
-    /// Credentials that fail validation, or that name another work than the watermark.
+    /// Credentials that fail validation, or that name another work than the watermark; or a
+    /// stored manifest, recovered from the registry, whose soft binding does not name the
+    /// watermark's work ID.
     Invalid,
     /// Neither credentials nor a registered mark.
     Unverified,
@@ -83,6 +89,13 @@ pub struct Recovered {
     pub manifest: Option<CredentialReport>,
     /// Why the stored manifest could not be read.
     pub manifest_error: Option<String>,
+    /// How the stored manifest's soft binding relates to the watermark that led to it:
+    /// [`Binding::Agree`] unless the registry row holds a manifest of another work
+    /// ([`Binding::Mismatch`]), one without our soft binding, or an unreadable one
+    /// ([`Binding::NoManifest`]).
+    pub binding: Binding,
+    /// The work ID the stored manifest's soft binding names.
+    pub bound_work_id: Option<WorkId>,
 }
 
 impl Recovered {
@@ -125,6 +138,17 @@ pub(crate) fn sha256_file(path: &Path) -> std::io::Result<[u8; 32]> {
     let mut hasher = Sha256::new();
     std::io::copy(&mut file, &mut hasher)?;
     Ok(hasher.finalize().into())
+}
+
+/// How `manifest`'s soft binding (algorithm [`inkseal_mark::ALGORITHM`], the 8-byte work ID)
+/// relates to the work ID `id` a watermark carries.
+pub fn soft_binding(manifest: &CredentialReport, id: WorkId) -> Binding {
+    match manifest.check_watermark(inkseal_mark::ALGORITHM, id.0) {
+        WatermarkAgreement::Agree => Binding::Agree,
+        WatermarkAgreement::Mismatch { .. } => Binding::Mismatch,
+        WatermarkAgreement::NoSoftBinding => Binding::NoSoftBinding,
+        _ => Binding::Malformed,
+    }
 }
 
 impl Verifier {
@@ -194,12 +218,7 @@ impl Verifier {
         let binding = match (&credentials, found.work_id) {
             (None, _) => Binding::NoManifest,
             (Some(_), None) => Binding::NoWatermark,
-            (Some(c), Some(id)) => match c.check_watermark(alg, id.0) {
-                WatermarkAgreement::Agree => Binding::Agree,
-                WatermarkAgreement::Mismatch { .. } => Binding::Mismatch,
-                WatermarkAgreement::NoSoftBinding => Binding::NoSoftBinding,
-                _ => Binding::Malformed,
-            },
+            (Some(c), Some(id)) => soft_binding(c, id),
         };
 
         let work = match (&credentials, found.work_id, registry) {
@@ -219,12 +238,19 @@ impl Verifier {
                     Ok(m) => (Some(m), None),
                     Err(e) => (None, Some(e.to_string())),
                 };
+                // The row was found by the watermark's ID; its manifest must say so too.
+                let binding = match (&manifest, found.work_id) {
+                    (Some(m), Some(id)) => soft_binding(m, id),
+                    _ => Binding::NoManifest,
+                };
                 Some(Recovered {
                     work,
                     identical,
                     phash_distance: distance,
+                    bound_work_id: manifest.as_ref().and_then(|m| m.work_id(alg)).map(WorkId),
                     manifest,
                     manifest_error,
+                    binding,
                 })
             }
             None => None,
@@ -241,13 +267,14 @@ impl Verifier {
                     Verdict::Verified
                 }
             }
-            (None, _, Some(r), _)
-                if r.manifest
-                    .as_ref()
-                    .is_some_and(|m| m.state != ValidationState::Invalid) =>
-            {
-                Verdict::Recovered
-            }
+            (None, _, Some(r), _) => match &r.manifest {
+                Some(m) if m.state == ValidationState::Invalid => Verdict::Unverified,
+                Some(_) if r.binding == Binding::Agree => Verdict::Recovered,
+                // The registry row holds a manifest of another work (or one that names none)
+                // under this work's ID: never "recovered".
+                Some(_) => Verdict::Invalid,
+                None => Verdict::Unverified,
+            },
             _ => Verdict::Unverified,
         };
         Ok(Verification {

@@ -82,7 +82,8 @@ impl Registry {
             .get("works")
             .and_then(serde_json::Value::as_array)
             .ok_or_else(|| Error::Format("no \"works\" array".into()))?;
-        let mut import = Import::begin(self)?;
+        let mut no_check = |_: &Work| Ok(());
+        let mut import = Import::begin(self, &mut no_check)?;
         for (i, item) in items.iter().enumerate() {
             let work =
                 Work::deserialize(item).map_err(|e| Error::Format(format!("works[{i}]: {e}")))?;
@@ -102,7 +103,22 @@ impl Registry {
     /// manifest larger than [`MAX_MANIFEST_BYTES`]; the document is refused when one is, as
     /// soon as it is met.
     pub fn import_reader(&mut self, reader: impl Read) -> Result<ImportReport> {
-        let mut import = Import::begin(self)?;
+        self.import_reader_checked(reader, &mut |_| Ok(()))
+    }
+
+    /// [`import_reader`](Registry::import_reader), with every work also passed to `check`
+    /// before it is added: when `check` refuses one (its message says why), the whole
+    /// document is refused with [`Error::Format`] naming the work, and nothing is written.
+    ///
+    /// The registry does not read manifests; a caller that imports a document from someone
+    /// else checks here that each work's manifest belongs to it (its soft binding names the
+    /// work's ID, as `inkseal-core` does).
+    pub fn import_reader_checked(
+        &mut self,
+        reader: impl Read,
+        check: &mut dyn FnMut(&Work) -> std::result::Result<(), String>,
+    ) -> Result<ImportReport> {
+        let mut import = Import::begin(self, check)?;
         let mut failure = None;
         let mut at = None;
         let mut de =
@@ -157,10 +173,14 @@ struct Import<'r> {
     ctx: &'r crate::error::Ctx,
     now_unix: i64,
     report: ImportReport,
+    check: &'r mut dyn FnMut(&Work) -> std::result::Result<(), String>,
 }
 
 impl<'r> Import<'r> {
-    fn begin(registry: &'r mut Registry) -> Result<Import<'r>> {
+    fn begin(
+        registry: &'r mut Registry,
+        check: &'r mut dyn FnMut(&Work) -> std::result::Result<(), String>,
+    ) -> Result<Import<'r>> {
         let tx = registry
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -170,12 +190,14 @@ impl<'r> Import<'r> {
             ctx: &registry.ctx,
             now_unix: time::now_unix(),
             report: ImportReport::default(),
+            check,
         })
     }
 
     /// Adds `works[i]` (or counts it as identical, or as a conflict).
     fn add(&mut self, i: usize, work: Work) -> Result<()> {
         validate(&work)
+            .and_then(|()| (self.check)(&work))
             .map_err(|e| Error::Format(format!("works[{i}] ({:016x}): {e}", work.id)))?;
         let existing = self
             .tx
