@@ -297,3 +297,137 @@ fn a_registry_held_by_another_process_is_a_clear_error_and_leaves_nothing() -> T
     assert_eq!(file_names(sb.path()), ["first.png", "in.png", "xdg-data"]);
     Ok(())
 }
+
+/// The registry's rows (any state) whose recorded output is `output`: (work ID, state).
+fn rows_for_output(sb: &Sandbox, output: &Path) -> Vec<(String, String)> {
+    let conn = rusqlite::Connection::open(sb.registry()).expect("registry opens");
+    let mut stmt = conn
+        .prepare("SELECT id, state FROM works WHERE output_path = ?1 ORDER BY id")
+        .expect("query prepares");
+    let path = fs::canonicalize(output).unwrap_or_else(|_| output.to_path_buf());
+    stmt.query_map([path.to_str().expect("utf-8")], |r| {
+        let id = u64::from_ne_bytes(r.get::<_, i64>(0)?.to_ne_bytes());
+        Ok((format!("{id:016x}"), r.get(1)?))
+    })
+    .expect("query runs")
+    .collect::<Result<_, _>>()
+    .expect("rows read")
+}
+
+/// Needs the watermark. Four `mark`s to one `-o` at once: one wins, the others fail cleanly
+/// (exit 2, no temporary file, no row), and the file holds the one registered work.
+#[test]
+fn concurrent_marks_to_one_output_leave_one_work() -> TestResult {
+    let sb = Sandbox::new();
+    let input = save(&coffee_crop(0, 0, 160), sb.path(), "in.png");
+    // A first mark creates the registry and the local credentials, so the race is only
+    // about the output.
+    sb.mark(&input, &sb.path().join("first.png"), &[]);
+    let output = sb.path().join("out.png");
+    let children: Vec<std::process::Child> = (0..4)
+        .map(|i| {
+            sb.std_cmd()
+                .arg("mark")
+                .arg(&input)
+                .arg("-o")
+                .arg(&output)
+                .args(["--title", &format!("Take {i}"), "--artist", "A. Painter"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("inkseal starts")
+        })
+        .collect();
+    let outputs: Vec<std::process::Output> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().expect("inkseal runs"))
+        .collect();
+    let winners: Vec<&std::process::Output> =
+        outputs.iter().filter(|o| o.status.success()).collect();
+    assert_eq!(
+        winners.len(),
+        1,
+        "exit codes {:?}; stderr: {:?}",
+        outputs.iter().map(|o| o.status.code()).collect::<Vec<_>>(),
+        outputs.iter().map(stderr_of).collect::<Vec<_>>()
+    );
+    for out in outputs.iter().filter(|o| !o.status.success()) {
+        assert_eq!(out.status.code(), Some(2), "{}", stderr_of(out));
+        assert!(out.stdout.is_empty());
+        let err = stderr_of(out);
+        assert!(
+            err.contains("already the output of work") || err.contains("already exists"),
+            "{err}"
+        );
+        assert!(err.contains("out.png"), "{err}");
+    }
+    let id = stdout_of(winners[0]).trim_end().to_string();
+    assert!(is_hex16(&id), "{id:?}");
+    // One row for the path, the winner's, and it describes the file on disk.
+    assert_eq!(
+        rows_for_output(&sb, &output),
+        [(id.clone(), "complete".into())]
+    );
+    let rows = registry_rows(&sb.registry());
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let row = rows.iter().find(|r| r.0 == id).expect("winner's row");
+    assert_eq!(row.2.as_deref(), Some(sha256_hex(&output).as_str()));
+    let (r, code) = sb.verify(&output, &[]);
+    assert_eq!(
+        (r["verdict"].as_str(), code),
+        (Some("verified"), Some(0)),
+        "{r:#}"
+    );
+    assert_eq!(r["watermark"]["work_id"], id.as_str());
+    // No temporary file left by the losers.
+    assert_eq!(
+        file_names(sb.path()),
+        ["first.png", "in.png", "out.png", "xdg-data"]
+    );
+    Ok(())
+}
+
+/// A file that exists at the output and was not written by this mark is never replaced.
+#[test]
+fn an_existing_output_is_refused_untouched() -> TestResult {
+    let sb = Sandbox::new();
+    let input = save(&coffee_crop(0, 0, 160), sb.path(), "in.png");
+    let output = sb.path().join("out.png");
+    fs::write(&output, b"someone's file")?;
+    let out = run_mark(&sb, &input, &output, &WORK)?;
+    assert_clean_failure(&out, "already exists and was not written by this mark");
+    assert!(out.stdout.is_empty());
+    assert_eq!(fs::read(&output)?, b"someone's file");
+    assert_eq!(file_names(sb.path()), ["in.png", "out.png", "xdg-data"]);
+    assert_eq!(registry_rows(&sb.registry()), []);
+    Ok(())
+}
+
+/// Needs the watermark. A path the registry records as another work's output is refused even
+/// when its file is gone, so one path never has two rows.
+#[test]
+fn an_output_recorded_for_another_work_is_refused() -> TestResult {
+    let sb = Sandbox::new();
+    let input = save(&coffee_crop(0, 0, 160), sb.path(), "in.png");
+    let output = sb.path().join("out.png");
+    let first = sb.mark(&input, &output, &[])["work_id"]
+        .as_str()
+        .expect("work_id")
+        .to_string();
+    let canonical = fs::canonicalize(&output)?;
+    fs::remove_file(&output)?;
+    let out = run_mark(&sb, &input, &output, &WORK)?;
+    assert_clean_failure(
+        &out,
+        &format!("is already the output of work {first} (complete)"),
+    );
+    assert!(out.stdout.is_empty());
+    assert!(!output.exists());
+    assert_eq!(file_names(sb.path()), ["in.png", "xdg-data"]);
+    let rows = registry_rows(&sb.registry());
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].0, first);
+    let listed = sb.works(&[]);
+    assert_eq!(listed[0]["output_path"], canonical.to_str().expect("utf-8"));
+    Ok(())
+}

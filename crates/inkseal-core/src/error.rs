@@ -88,6 +88,15 @@ pub enum Error {
         .0.display()
     )]
     WouldOverwriteInput(PathBuf),
+    /// The output file exists (or appeared while the work was being marked, for example
+    /// another `mark` to the same path) and was not written by this mark: it is never
+    /// replaced.
+    #[error(
+        "{} already exists and was not written by this mark; it is never replaced (choose \
+         another output name, or move it away first)",
+        .0.display()
+    )]
+    OutputExists(PathBuf),
     /// An output would replace a file the command reads (the registry, an input, the key
     /// file, the resume state).
     #[error(

@@ -68,13 +68,16 @@ impl Marker {
             embedder: Embedder::new(key, config)?,
             key_id: key.id(),
             limits: Limits::default(),
-            replace: Replace::Yes,
+            replace: Replace::No,
         })
     }
 
-    /// Whether an existing output may be replaced (default: yes, atomically). With
-    /// [`Replace::No`] an output that exists, or appears while the work is being marked, is
-    /// an error and is left as it is.
+    /// Whether an existing output may be replaced (default: no). With [`Replace::No`] an
+    /// output that exists, or appears while the work is being marked (another `mark` to the
+    /// same path), is an error and is left as it is; with [`Replace::Yes`] a file that is
+    /// not the output of a registered work is replaced atomically. Either way, a path that
+    /// the registry records as the output of another work is refused (see
+    /// [`Registry::record_paths`]).
     pub fn with_replace(mut self, replace: Replace) -> Marker {
         self.replace = replace;
         self
@@ -142,6 +145,9 @@ impl Marker {
             return Err(Error::Invalid(
                 "the title and the artist must not be empty".into(),
             ));
+        }
+        if self.replace == Replace::No && std::fs::symlink_metadata(output).is_ok() {
+            return Err(Error::OutputExists(output.to_path_buf()));
         }
         let lease = Lease::new();
         let id = registry
@@ -241,8 +247,13 @@ impl Marker {
         fault::point("staged");
         if let Err(e) = file.commit() {
             // Renamed but the directory could not be synced: take the file back, so that the
-            // abandoned row does not leave an unrecorded file behind.
-            if !temp.exists() {
+            // abandoned row does not leave an unrecorded file behind. Only if the output is
+            // this work's file: with Replace::No an output that appeared meanwhile (another
+            // mark's) is the error, and it is left as it is.
+            if let inkseal_io::Error::AlreadyExists(path) = e {
+                return Err(Error::OutputExists(path));
+            }
+            if crate::verify::sha256_file(output).is_ok_and(|sha| sha == sha256) {
                 let _ = std::fs::remove_file(output);
             }
             return Err(e.into());

@@ -108,6 +108,21 @@ pub enum Error {
     #[error("work {0:016x} cannot be completed: nothing was staged for it")]
     NotStaged(u64),
 
+    /// The output path is already the output of another work, pending (a `mark` under way)
+    /// or complete: one file holds one work, so it is never given to a second one.
+    #[error(
+        "{path} is already the output of work {id:016x} ({state}) in the registry; a marked file \
+         is never replaced by another work: choose another output name"
+    )]
+    OutputTaken {
+        /// The output path, as recorded.
+        path: PathBuf,
+        /// The work whose output it is.
+        id: u64,
+        /// `pending` (being marked now) or `complete`.
+        state: String,
+    },
+
     /// An argument the registry cannot store (for example a path that is not UTF-8, or a
     /// temporary path equal to the output path).
     #[error("invalid argument: {0}")]

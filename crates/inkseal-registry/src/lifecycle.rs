@@ -97,13 +97,19 @@ impl Registry {
         Ok(id)
     }
 
-    /// Optional, before the temporary file is created: records its name and the output name,
-    /// so that if this process is killed while writing it, [`recover`](Registry::recover)
-    /// deletes it. [`stage`](Registry::stage) records them anyway.
+    /// Before the temporary file is created: records its name and the output name, so that
+    /// if this process is killed while writing it, [`recover`](Registry::recover) deletes it.
+    /// [`stage`](Registry::stage) records them anyway.
+    ///
+    /// This also reserves the output path for the work: in the same write transaction, a path
+    /// that is already the output of another work (pending or complete) is refused with
+    /// [`Error::OutputTaken`] and nothing is recorded. Of concurrent marks to one output,
+    /// exactly one gets past this step.
     pub fn record_paths(&mut self, id: u64, temp_path: &Path, output_path: &Path) -> Result<()> {
         let (temp, output) = checked_paths(id, temp_path, output_path)?;
         self.update_pending(
             id,
+            &output,
             "UPDATE works SET temp_path = ?2, output_path = ?3 WHERE id = ?1",
             params![id_to_sql(id), temp, output],
         )
@@ -116,12 +122,14 @@ impl Registry {
     /// that happened (output with this SHA-256) from one that did not.
     ///
     /// May be called again to replace what was staged. Errors with [`Error::NotFound`] if the
-    /// row is gone (for example recovered as stale) and [`Error::NotPending`] if the work is
-    /// already complete.
+    /// row is gone (for example recovered as stale), [`Error::NotPending`] if the work is
+    /// already complete, and [`Error::OutputTaken`] if the output path is another work's
+    /// (see [`record_paths`](Registry::record_paths)).
     pub fn stage(&mut self, id: u64, staged: &Staged) -> Result<()> {
         let (temp, output) = checked_paths(id, &staged.temp_path, &staged.output_path)?;
         self.update_pending(
             id,
+            &output,
             "UPDATE works SET sha256 = ?2, phash = ?3, manifest = ?4, temp_path = ?5, \
              output_path = ?6 WHERE id = ?1",
             params![
@@ -174,8 +182,16 @@ impl Registry {
         tx.commit().ctx(&self.ctx)
     }
 
-    /// Runs `sql` (an UPDATE of row `?1`) if the work is pending.
-    fn update_pending(&mut self, id: u64, sql: &str, params: impl rusqlite::Params) -> Result<()> {
+    /// Runs `sql` (an UPDATE of row `?1` that sets its output path to `output`) if the work
+    /// is pending and no other work has that output path: checked and written in one write
+    /// transaction, so two works can never both claim one path.
+    fn update_pending(
+        &mut self,
+        id: u64,
+        output: &str,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<()> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -184,6 +200,21 @@ impl Registry {
             RowState::Missing => return Err(Error::NotFound(id)),
             RowState::Complete => return Err(Error::NotPending(id)),
             RowState::Pending { .. } => {}
+        }
+        let holder: Option<(i64, String)> = tx
+            .query_row(
+                "SELECT id, state FROM works WHERE output_path = ?1 AND id <> ?2 LIMIT 1",
+                params![output, id_to_sql(id)],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .ctx(&self.ctx)?;
+        if let Some((other, state)) = holder {
+            return Err(Error::OutputTaken {
+                path: PathBuf::from(output),
+                id: crate::registry::id_from_sql(other),
+                state,
+            });
         }
         tx.execute(sql, params).ctx(&self.ctx)?;
         tx.commit().ctx(&self.ctx)
@@ -259,6 +290,50 @@ mod tests {
         let pending: std::collections::BTreeSet<u64> =
             registry.pending_ids()?.into_iter().collect();
         assert_eq!(pending, [5, u64::MAX].into());
+        Ok(())
+    }
+
+    #[test]
+    fn an_output_path_belongs_to_one_work() -> std::result::Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let mut registry = Registry::open(dir.path().join("r.sqlite"))?;
+        let work = NewWork::default();
+        let out = dir.path().join("out.png");
+        let temp = |id: u64| dir.path().join(format!(".out.png.{id:016x}.tmp"));
+        let (a, b) = (
+            registry.reserve_from(&work, "t", &mut || 1)?,
+            registry.reserve_from(&work, "t", &mut || 2)?,
+        );
+        registry.record_paths(a, &temp(a), &out)?;
+        // Again for the same work is fine; for another work it is refused, nothing recorded.
+        registry.record_paths(a, &temp(a), &out)?;
+        let taken = registry.record_paths(b, &temp(b), &out);
+        assert!(
+            matches!(taken, Err(Error::OutputTaken { id: 1, ref state, .. }) if state == "pending"),
+            "{taken:?}"
+        );
+        let staged = Staged {
+            sha256: [0; 32],
+            phash: 0,
+            manifest: vec![1],
+            output_path: out.clone(),
+            temp_path: temp(b),
+        };
+        assert!(matches!(
+            registry.stage(b, &staged),
+            Err(Error::OutputTaken { id: 1, .. })
+        ));
+        // Once the first work lets go of the path, the second may have it.
+        registry.abandon(a)?;
+        registry.record_paths(b, &temp(b), &out)?;
+        registry.stage(b, &staged)?;
+        registry.complete(b)?;
+        let c = registry.reserve_from(&work, "t", &mut || 3)?;
+        let taken = registry.record_paths(c, &temp(c), &out);
+        assert!(
+            matches!(taken, Err(Error::OutputTaken { id: 2, ref state, .. }) if state == "complete"),
+            "{taken:?}"
+        );
         Ok(())
     }
 }
