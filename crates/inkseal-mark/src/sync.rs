@@ -314,11 +314,7 @@ impl Acf {
         }
         let fxs: Vec<f64> = (0..hw).map(|kx| kx as f64 / w as f64).collect();
         for ky in 0..h {
-            let fy = if ky > h / 2 {
-                ky as f64 - h as f64
-            } else {
-                ky as f64
-            } / h as f64;
+            let fy = signed_frequency(ky, h);
             for (kx, &fx) in fxs.iter().enumerate() {
                 let i = ky * hw + kx;
                 let q = if fx * fx + fy * fy < MIN_FREQ * MIN_FREQ || envelope[i] <= 0.0 {
@@ -361,11 +357,7 @@ impl Acf {
         for &(lo, hi) in &BAND_PERIODS {
             let (f_lo, f_hi) = (inner / hi, outer / lo);
             for ky in 0..h {
-                let fy = if ky > h / 2 {
-                    ky as f64 - h as f64
-                } else {
-                    ky as f64
-                } / h as f64;
+                let fy = signed_frequency(ky, h);
                 for kx in 0..hw {
                     let i = ky * hw + kx;
                     let fx = kx as f64 / w as f64;
@@ -760,6 +752,15 @@ fn square(period: f64, angle_deg: f64) -> ([f64; 2], [f64; 2]) {
 }
 
 /// `(v - mean) / sd` over the values, away from the zero lag.
+/// Bin `k` of an `n`-point spectrum as a frequency in cycles per pixel, in (-1/2, 1/2].
+fn signed_frequency(k: usize, n: usize) -> f64 {
+    if k > n / 2 {
+        (k as f64 - n as f64) / n as f64
+    } else {
+        k as f64 / n as f64
+    }
+}
+
 /// The standardised autocorrelation `raw` and its standardised 3x3 maximum.
 fn z_planes(raw: &[f32], h: usize, w: usize) -> (Vec<f32>, Vec<f32>) {
     let z = standardise(raw, h, w);
