@@ -147,13 +147,19 @@ fn mul(a: [[f64; 2]; 2], b: [[f64; 2]; 2]) -> [[f64; 2]; 2] {
 /// The lattice hypotheses for a whitened analysis image: the identity first, then up to
 /// `HYPOTHESES - 1` estimates, best first.
 pub(crate) fn hypotheses(r: ArrayView2<'_, f32>) -> Vec<Lattice> {
-    hypotheses_and_acf(r).0
+    search_lattices(r, false).0
 }
 
 /// [`hypotheses`], and the autocorrelation they came from, for [`deep_hypotheses`].
 pub(crate) fn hypotheses_and_acf(r: ArrayView2<'_, f32>) -> (Vec<Lattice>, Option<Acf>) {
+    search_lattices(r, true)
+}
+
+/// [`hypotheses`] and their autocorrelation, which keeps its whitened spectrum (for the
+/// bands of the deeper search) only when `keep_whitened`: the windows never search deeper.
+fn search_lattices(r: ArrayView2<'_, f32>, keep_whitened: bool) -> (Vec<Lattice>, Option<Acf>) {
     let mut out = vec![Lattice::IDENTITY];
-    let Some(acf) = Acf::new(r) else {
+    let Some(acf) = Acf::new(r, keep_whitened) else {
         return (out, None);
     };
     for lattice in acf.estimates(HYPOTHESES, COARSE_KEPT) {
@@ -257,7 +263,7 @@ struct Band {
 const BAND_PERIODS: [(f64, f64); 3] = [(MIN_PERIOD, 64.0), (52.0, 96.0), (80.0, MAX_PERIOD)];
 
 impl Acf {
-    fn new(r: ArrayView2<'_, f32>) -> Option<Acf> {
+    fn new(r: ArrayView2<'_, f32>, keep_whitened: bool) -> Option<Acf> {
         let (rh, rw) = r.dim();
         // Sizes with small factors keep the FFT fast.
         let (h, w) = (rh / 16 * 16, rw / 16 * 16);
@@ -327,8 +333,13 @@ impl Acf {
         }
         pool::give(envelope);
         let mut raw = plane;
-        let mut whitened: Vec<Complex32> = pool::take_any(h * hw);
-        whitened.copy_from_slice(&data);
+        let whitened: Vec<Complex32> = if keep_whitened {
+            let mut copy: Vec<Complex32> = pool::take_any(h * hw);
+            copy.copy_from_slice(&data);
+            copy
+        } else {
+            Vec::new()
+        };
         fft.inverse(&mut data, &mut raw).ok()?;
         pool::give(data);
         let (z, z3) = z_planes(&raw, h, w);
@@ -346,6 +357,9 @@ impl Acf {
     /// A copy with [`Acf::bands`] made from the whitened spectrum.
     fn with_bands(&self) -> Option<Acf> {
         let (h, w) = (self.h, self.w);
+        if self.whitened.len() != h * (w / 2 + 1) {
+            return None;
+        }
         let mut fft = RealFft2::new(h, w)?;
         let hw = fft.half_width();
         // The carriers' band in cycles per tile, widened a little for the aspect changes a
@@ -1066,7 +1080,7 @@ mod tests {
         use rand::{Rng, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
         let r = Array2::from_shape_fn((256, 384), |_| rng.random::<f32>() - 0.5);
-        let Some(acf) = Acf::new(r.view()) else {
+        let Some(acf) = Acf::new(r.view(), false) else {
             unreachable!("a 256x384 plane has an autocorrelation")
         };
         // Periods and angles across the grid, including lattices partly out of view.
